@@ -1,0 +1,219 @@
+//! Server configuration, layered: defaults → TOML file → `READOUT_…`
+//! environment → command-line flags (clap handles the last two; every flag
+//! has an `env` twin).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+/// Everything `readout serve` can be told.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://DATA_DIR/readout.db`.
+    pub database_url: String,
+    /// The URL agents and browsers reach this server at (behind a proxy,
+    /// the proxy's); empty means `http(s)://LISTEN`.
+    pub public_url: String,
+    /// PEM certificate chain and key: when both are set the server speaks
+    /// HTTPS itself; otherwise plain HTTP, for loopback or behind a proxy.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Bearer token of the read API; empty means one is generated into
+    /// `DATA_DIR/admin-token` on first start.
+    pub admin_token: String,
+    /// Largest agent request body, compressed or not.
+    pub max_body_bytes: usize,
+    /// How long cycles and raw outputs are kept (the latest output of each
+    /// command is always kept).
+    pub history_days: u32,
+    /// The agent binary served to `install.sh`; empty means `readout-agent`
+    /// next to this executable.
+    pub agent_binary: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("readout-data"),
+            database_url: String::new(),
+            public_url: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            admin_token: String::new(),
+            max_body_bytes: 8 * 1024 * 1024,
+            history_days: 7,
+            agent_binary: None,
+        }
+    }
+}
+
+// Hand-written so the admin token and database password never reach a log.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field(
+                "admin_token",
+                &if self.admin_token.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("history_days", &self.history_days)
+            .field("agent_binary", &self.agent_binary)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@db/x` → `postgres://user:<redacted>@db/x`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are an error naming the key and line.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// The defaults as a commented TOML document (`readout config default`).
+    pub fn default_toml() -> String {
+        let body = toml::to_string(&Self::default()).unwrap_or_default();
+        format!(
+            "# Readout server configuration. Every key may also be set as an\n\
+             # environment variable READOUT_<KEY> or a flag --<key>.\n{body}"
+        )
+    }
+
+    /// Checks what serde cannot: combinations and ranges.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("tls_cert and tls_key must be set together");
+        }
+        if self.max_body_bytes < 1024 {
+            bail!(
+                "max_body_bytes is {}; it must be at least 1024",
+                self.max_body_bytes
+            );
+        }
+        if self.history_days == 0 {
+            bail!("history_days must be at least 1");
+        }
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        {
+            bail!(
+                "public_url {:?} must start with http:// or https://",
+                self.public_url
+            );
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("readout.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            let scheme = if self.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let err = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown field `listen_port`"), "{err}");
+    }
+
+    #[test]
+    fn default_toml_parses_back_to_the_defaults() {
+        let parsed: Config = toml::from_str(&Config::default_toml()).expect("parse defaults");
+        assert_eq!(parsed.listen, Config::default().listen);
+        assert_eq!(parsed.max_body_bytes, 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let config = Config {
+            admin_token: "s3cret".into(),
+            database_url: "postgres://readout:pa55@db:5432/readout".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("pa55"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://readout:<redacted>@db:5432/readout"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn validate_names_the_bad_setting() {
+        let mut config = Config {
+            tls_cert: Some("c.pem".into()),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+        config.tls_key = Some("k.pem".into());
+        assert!(config.validate().is_ok());
+        assert_eq!(config.public_url(), "https://127.0.0.1:8080");
+        config.public_url = "ftp://x".into();
+        let err = config
+            .validate()
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("public_url"), "{err}");
+    }
+}

@@ -1,0 +1,266 @@
+//! `readout`: the server binary.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use readout_server::config::Config;
+use readout_server::demo::{Demo, shutdown_signal};
+use readout_server::store::{StoreTask, with_store};
+use readout_storage::Database;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "readout",
+    version,
+    about = "Readout server: watches the output of any command"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the agent API and the user API.
+    Serve(ConfigArgs),
+    /// Start a server on SQLite with an agent reporting this machine.
+    Demo(ConfigArgs),
+    /// Add, remove and list monitored hosts.
+    Host {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HostCommand {
+    /// Create a host; print its credentials and the agent install command.
+    Add {
+        name: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a host: its agent stops on its next cycle.
+    Remove { name: String },
+    /// List hosts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration file.
+    Default,
+}
+
+/// Settings shared by every subcommand that opens the store. Each overrides
+/// the config file; each has a `READOUT_…` environment twin.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "READOUT_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[arg(long, env = "READOUT_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+    #[arg(long, env = "READOUT_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB
+    #[arg(
+        long,
+        env = "READOUT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    #[arg(long, env = "READOUT_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    #[arg(long, env = "READOUT_TLS_CERT", global = true)]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, env = "READOUT_TLS_KEY", global = true)]
+    tls_key: Option<PathBuf>,
+    #[arg(
+        long,
+        env = "READOUT_ADMIN_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    #[arg(long, env = "READOUT_MAX_BODY_BYTES", global = true)]
+    max_body_bytes: Option<usize>,
+    #[arg(long, env = "READOUT_HISTORY_DAYS", global = true)]
+    history_days: Option<u32>,
+    #[arg(long, env = "READOUT_AGENT_BINARY", global = true)]
+    agent_binary: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    fn load(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { config.$field = v; } )* };
+        }
+        set!(
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            admin_token,
+            max_body_bytes,
+            history_days
+        );
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert;
+        }
+        if self.tls_key.is_some() {
+            config.tls_key = self.tls_key;
+        }
+        if self.agent_binary.is_some() {
+            config.agent_binary = self.agent_binary;
+        }
+        config.validate().context("invalid configuration")?;
+        Ok(config)
+    }
+}
+
+struct Serve(Config);
+
+impl StoreTask for Serve {
+    type Output = ();
+    async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
+        let on_ready = |addr| {
+            println!("readout listening on {addr}");
+            tracing::info!(%addr, "listening");
+        };
+        readout_server::serve::serve(db, &self.0, on_ready, shutdown_signal()).await
+    }
+}
+
+struct Hosts {
+    config: Config,
+    command: HostCommand,
+}
+
+impl StoreTask for Hosts {
+    type Output = ();
+    async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
+        match self.command {
+            HostCommand::Add { name, json } => {
+                let added = readout_server::hosts::add(&db, &name, &self.config.public_url())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot add host {name:?}: {e}"))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&added)?);
+                } else {
+                    println!(
+                        "Host {:?} added.\n  host id: {}\n  API key: {}  (shown once: only its hash is kept)\n\n\
+                         Install the agent on that machine, as root:\n  {}",
+                        added.host.name, added.host.id, added.api_key, added.install_command
+                    );
+                }
+            }
+            HostCommand::Remove { name } => {
+                let host = db
+                    .host_by_name(&name)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("no host named {name:?}"))?;
+                db.remove_host(&host.id, readout_server::now_ms()).await?;
+                println!(
+                    "Host {name:?} ({}) removed: its agent stops on its next cycle.",
+                    host.id
+                );
+            }
+            HostCommand::List => {
+                for h in db.list_hosts().await? {
+                    let state = if h.removed_at_ms.is_some() {
+                        "removed"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}\t{}\t{state}\tagent {}",
+                        h.id,
+                        h.name,
+                        h.agent_version.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("READOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let config = args.load()?;
+            with_store(&config.database_url(), Serve(config.clone())).await
+        }
+        Command::Demo(args) => {
+            let config = args.load()?;
+            let agent_binary = std::env::current_exe()?.with_file_name("readout-agent");
+            if !agent_binary.exists() {
+                anyhow::bail!(
+                    "the demo runs the agent at {}, which is missing: build it with `cargo build --release --workspace`",
+                    agent_binary.display()
+                );
+            }
+            with_store(
+                &config.database_url(),
+                Demo {
+                    config: config.clone(),
+                    agent_binary,
+                },
+            )
+            .await
+        }
+        Command::Host { config, command } => {
+            let config = config.load()?;
+            with_store(
+                &config.database_url(),
+                Hosts {
+                    config: config.clone(),
+                    command,
+                },
+            )
+            .await
+        }
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

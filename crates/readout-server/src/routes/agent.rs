@@ -1,0 +1,152 @@
+//! The agent endpoint: one POST per cycle (see docs/protocol.md).
+
+use std::io::Read as _;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use readout_proto::{CycleRequest, CycleResponse};
+use readout_storage::{Database, DbError, IncomingCycle, Stored};
+
+use crate::errors::ApiError;
+use crate::keys;
+use crate::state::AppState;
+
+#[tracing::instrument(skip_all, fields(host.id))]
+pub async fn post_cycle<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CycleResponse>, ApiError> {
+    let (host_id, key) = basic_credentials(&headers)?;
+    tracing::Span::current().record("host.id", host_id.as_str());
+    let auth = match state.db.host_auth(&host_id).await {
+        Ok(auth) => auth,
+        Err(DbError::NotFound) => return Err(bad_credentials()),
+        Err(e) => return Err(e.into()),
+    };
+    if !keys::secret_matches(&key, &auth.key_hash) {
+        return Err(bad_credentials());
+    }
+    let interval_secs =
+        u32::try_from(auth.interval_secs).unwrap_or(readout_proto::DEFAULT_INTERVAL_SECS);
+    if auth.removed_at_ms.is_some() {
+        tracing::info!("removed host reported; telling its agent to stop");
+        return Ok(Json(CycleResponse {
+            duplicate: false,
+            commands: Vec::new(),
+            interval_secs,
+            stop: true,
+        }));
+    }
+
+    let max = state.settings.max_body_bytes;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(max)
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {e}"))
+        }
+    })?;
+    let body = decode_body(&headers, body, max)?;
+    let cycle: CycleRequest =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_cycle",
+                    format!("invalid cycle at `{}`: {}", e.path(), e.inner()),
+                )
+            })?;
+    cycle.validate(&state.settings.limits).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_cycle",
+            format!("invalid cycle at `{}`: {}", e.path, e.message),
+        )
+    })?;
+
+    let stored = state
+        .ingest
+        .store(IncomingCycle {
+            host_id: host_id.clone(),
+            received_at_ms: crate::now_ms(),
+            cycle,
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cycle not stored");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_stored",
+                "the cycle could not be stored; send it again later",
+            )
+        })?;
+    let commands = state.db.commands(&host_id).await?;
+    Ok(Json(CycleResponse {
+        duplicate: stored == Stored::Duplicate,
+        commands,
+        interval_secs,
+        stop: false,
+    }))
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::unauthorized("unknown host id or wrong API key")
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the cycle is larger than {max} bytes (max_body_bytes); lower the agent's output cap"
+        ),
+    )
+}
+
+/// `Authorization: Basic base64(host_id:api_key)`.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let missing =
+        || ApiError::unauthorized("send the host id and API key as HTTP Basic credentials");
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let encoded = value.strip_prefix("Basic ").ok_or_else(missing)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| missing())?;
+    let text = String::from_utf8(decoded).map_err(|_| missing())?;
+    let (id, key) = text.split_once(':').ok_or_else(missing)?;
+    Ok((id.to_owned(), key.to_owned()))
+}
+
+/// Undoes `Content-Encoding: gzip`, refusing to inflate past `max` bytes.
+fn decode_body(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes, ApiError> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    match encoding.as_deref() {
+        None | Some("identity") => Ok(body),
+        Some("gzip") => {
+            let mut inflated = Vec::new();
+            let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+            flate2::read::GzDecoder::new(&body[..])
+                .take(limit)
+                .read_to_end(&mut inflated)
+                .map_err(|e| ApiError::bad_request(format!("the gzip body is corrupt: {e}")))?;
+            if inflated.len() > max {
+                return Err(too_large(max));
+            }
+            Ok(inflated.into())
+        }
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {other:?} is not supported; send gzip or nothing"),
+        )),
+    }
+}

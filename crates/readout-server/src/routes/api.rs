@@ -1,0 +1,208 @@
+//! The read and admin API under `/api/v1/`, authenticated with the admin
+//! token (`Authorization: Bearer …`) until accounts arrive.
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use readout_proto::AllowlistReport;
+use readout_storage::{Database, Host, StoredCycle};
+use serde::{Deserialize, Serialize};
+
+use crate::errors::ApiError;
+use crate::hosts::{self, AddedHost};
+use crate::keys;
+use crate::state::AppState;
+
+pub async fn require_admin<D: Database>(
+    State(state): State<AppState<D>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        Some(token) if keys::secret_matches(token.trim(), &state.settings.admin_token_hash) => {
+            Ok(next.run(request).await)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the admin token as `Authorization: Bearer TOKEN`",
+        )),
+    }
+}
+
+async fn live_host<D: Database>(db: &D, id: &str) -> Result<Host, ApiError> {
+    db.host(id).await.map_err(|e| match e {
+        readout_storage::DbError::NotFound => ApiError::not_found(&format!("host {id}")),
+        other => other.into(),
+    })
+}
+
+pub async fn list_hosts<D: Database>(
+    State(state): State<AppState<D>>,
+) -> Result<Json<Vec<Host>>, ApiError> {
+    Ok(Json(state.db.list_hosts().await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewHostBody {
+    name: String,
+}
+
+pub async fn add_host<D: Database>(
+    State(state): State<AppState<D>>,
+    Json(body): Json<NewHostBody>,
+) -> Result<(StatusCode, Json<AddedHost>), ApiError> {
+    let added = hosts::add(&state.db, &body.name, &state.settings.public_url).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// A host with what its agent last reported and what it runs.
+#[derive(Debug, Serialize)]
+pub struct HostDetail {
+    #[serde(flatten)]
+    host: Host,
+    commands: Vec<String>,
+}
+
+pub async fn get_host<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+) -> Result<Json<HostDetail>, ApiError> {
+    let host = live_host(&state.db, &id).await?;
+    let commands = state.db.commands(&id).await?;
+    Ok(Json(HostDetail { host, commands }))
+}
+
+pub async fn remove_host<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    live_host(&state.db, &id).await?;
+    state.db.remove_host(&id, crate::now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_allowlist<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+) -> Result<Json<AllowlistReport>, ApiError> {
+    Ok(Json(live_host(&state.db, &id).await?.allowlist.0))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    commands: Vec<String>,
+}
+
+pub async fn get_commands<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+) -> Result<Json<Commands>, ApiError> {
+    live_host(&state.db, &id).await?;
+    Ok(Json(Commands {
+        commands: state.db.commands(&id).await?,
+    }))
+}
+
+/// Chooses which allowlisted commands the host runs. Names the agent does
+/// not have are accepted (the file may gain them later); the agent reports
+/// them as rejected until then.
+pub async fn put_commands<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+    Json(body): Json<Commands>,
+) -> Result<Json<Commands>, ApiError> {
+    if body.commands.len() > state.settings.limits.max_results {
+        return Err(ApiError::bad_request(format!(
+            "{} commands; the limit is {}",
+            body.commands.len(),
+            state.settings.limits.max_results
+        )));
+    }
+    for (i, name) in body.commands.iter().enumerate() {
+        readout_allowlist::check_name(name).map_err(|e| {
+            ApiError::bad_request(format!("commands[{i}]: invalid name {name:?}: {e}"))
+        })?;
+    }
+    live_host(&state.db, &id).await?;
+    state
+        .db
+        .set_commands(&id, &body.commands, crate::now_ms())
+        .await?;
+    Ok(Json(Commands {
+        commands: state.db.commands(&id).await?,
+    }))
+}
+
+/// The latest output of a command, as text for reading and as exact bytes.
+#[derive(Debug, Serialize)]
+pub struct OutputView {
+    name: String,
+    cycle_id: String,
+    started_at_ms: i64,
+    duration_ms: i64,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    timed_out: bool,
+    truncated: bool,
+    /// Lossy UTF-8: invalid bytes show as U+FFFD.
+    output: String,
+    output_base64: String,
+}
+
+pub async fn latest_outputs<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<OutputView>>, ApiError> {
+    live_host(&state.db, &id).await?;
+    let outputs = state.db.latest_outputs(&id).await?;
+    Ok(Json(
+        outputs
+            .into_iter()
+            .map(|o| OutputView {
+                output: String::from_utf8_lossy(&o.output).into_owned(),
+                output_base64: STANDARD.encode(&o.output),
+                name: o.name,
+                cycle_id: o.cycle_id,
+                started_at_ms: o.started_at_ms,
+                duration_ms: o.duration_ms,
+                exit_code: o.exit_code,
+                signal: o.signal,
+                timed_out: o.timed_out,
+                truncated: o.truncated,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CyclesQuery {
+    limit: Option<u32>,
+}
+
+pub async fn recent_cycles<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+    Query(query): Query<CyclesQuery>,
+) -> Result<Json<Vec<StoredCycle>>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit is {limit}; it must be 1 to 1000"
+        )));
+    }
+    live_host(&state.db, &id).await?;
+    Ok(Json(state.db.recent_cycles(&id, limit).await?))
+}

@@ -1,0 +1,146 @@
+//! `readout serve`: binds, serves until told to stop, then drains.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use readout_storage::Database;
+
+use crate::config::Config;
+use crate::ingest::Ingest;
+use crate::keys;
+use crate::state::{AppState, Settings};
+
+/// How often old history is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Serves until `shutdown` resolves. `on_ready` gets the bound address
+/// (useful with port 0).
+pub async fn serve<D: Database>(
+    db: D,
+    config: &Config,
+    on_ready: impl FnOnce(SocketAddr) + Send,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let admin_token = admin_token(config)?;
+    let agent_binary = match &config.agent_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .context("cannot locate this executable")?
+            .with_file_name("readout-agent"),
+    };
+    let (ingest, writer) = Ingest::start(db.clone());
+    let state = AppState {
+        db: db.clone(),
+        ingest,
+        settings: Arc::new(Settings {
+            admin_token_hash: keys::hash_secret(&admin_token),
+            max_body_bytes: config.max_body_bytes,
+            public_url: config.public_url(),
+            agent_binary,
+            limits: readout_proto::Limits::default(),
+        }),
+    };
+    let pruner = tokio::spawn(prune_loop(db, config.history_days));
+    let app = crate::routes::router(state);
+
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            let server = axum_server::bind_rustls(config.listen, tls)
+                .handle(handle.clone())
+                .serve(app.into_make_service());
+            let ready = async {
+                if let Some(addr) = handle.listening().await {
+                    on_ready(addr);
+                }
+            };
+            let (served, ()) = tokio::join!(server, ready);
+            served.with_context(|| format!("HTTPS server on {} failed", config.listen))?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            on_ready(listener.local_addr()?);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("HTTP server failed")?;
+        }
+    }
+    pruner.abort();
+    // The router and its Ingest handles are gone: the writer drains and ends.
+    writer.await.context("cycle writer panicked")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The configured admin token, or the one kept in the data directory
+/// (generated on first start, readable by its owner only).
+fn admin_token(config: &Config) -> anyhow::Result<String> {
+    if !config.admin_token.is_empty() {
+        return Ok(config.admin_token.clone());
+    }
+    let path = config.data_dir.join("admin-token");
+    read_or_create_secret(&path)
+}
+
+pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(token) if !token.trim().is_empty() => return Ok(token.trim().to_owned()),
+        Ok(_) => anyhow::bail!("{} is empty; delete it to get a new token", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let token = keys::new_secret("rat_")?;
+    write_private(path, &token).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated the admin token");
+    Ok(token)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{text}")?;
+    file.sync_all()
+}
+
+async fn prune_loop<D: Database>(db: D, history_days: u32) {
+    let keep_ms = i64::from(history_days) * 24 * 3600 * 1000;
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        match db.prune(crate::now_ms() - keep_ms).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "pruned old history"),
+            Err(e) => tracing::warn!(error = %e, "pruning old history failed"),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use readout_proto::Limits;
+
+use crate::ingest::Ingest;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState<D> {
+    pub db: D,
+    pub ingest: Ingest,
+    pub settings: Arc<Settings>,
+}
+
+/// Settings resolved once at start-up.
+#[derive(Debug)]
+pub struct Settings {
+    pub admin_token_hash: Vec<u8>,
+    pub max_body_bytes: usize,
+    pub public_url: String,
+    pub agent_binary: PathBuf,
+    pub limits: Limits,
+}

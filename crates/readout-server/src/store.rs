@@ -1,0 +1,50 @@
+//! Chooses the storage backend from the URL scheme, once.
+
+use std::future::Future;
+
+use anyhow::{Context as _, bail};
+use readout_storage::Database;
+use readout_storage_postgres::PostgresStore;
+use readout_storage_sqlite::SqliteStore;
+
+/// Work to do with whichever backend the URL names.
+pub trait StoreTask {
+    type Output;
+    fn run<D: Database>(self, db: D) -> impl Future<Output = anyhow::Result<Self::Output>> + Send;
+}
+
+/// Opens the store at `url` (running its migrations) and runs `task` on it.
+pub async fn with_store<T: StoreTask>(url: &str, task: T) -> anyhow::Result<T::Output> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some("sqlite") => {
+            if let Some(parent) = sqlite_parent_dir(url) {
+                std::fs::create_dir_all(&parent).with_context(|| {
+                    format!("cannot create data directory {}", parent.display())
+                })?;
+            }
+            let db = SqliteStore::open(url)
+                .await
+                .with_context(|| format!("cannot open SQLite database {url}"))?;
+            task.run(db).await
+        }
+        Some("postgres" | "postgresql") => {
+            let db = PostgresStore::open(url)
+                .await
+                .context("cannot open the PostgreSQL database (check database_url)")?;
+            task.run(db).await
+        }
+        Some(other) => bail!(
+            "unsupported database_url scheme {other:?}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+        ),
+        None => bail!(
+            "database_url {url:?} has no scheme: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+        ),
+    }
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://")?.split('?').next()?;
+    let parent = std::path::Path::new(path).parent()?;
+    (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+}

@@ -1,0 +1,43 @@
+//! PostgreSQL backend: for larger installations, where several stateless
+//! `readout` nodes share one database.
+//!
+//! Migrations run at start-up on every node; each is written so that old and
+//! new nodes can run side by side during a rolling upgrade (add, never
+//! rename or drop in the same release).
+
+#![forbid(unsafe_code)]
+
+use std::str::FromStr;
+
+use readout_storage::DbError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// A PostgreSQL-backed store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: sqlx::PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, DbError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("readout");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| DbError::Other(e.into()))?;
+        tracing::debug!("postgres store ready");
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection (tests drop their database afterwards).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+readout_storage::impl_sql_database!(PostgresStore);

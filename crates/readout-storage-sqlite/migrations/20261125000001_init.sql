@@ -1,0 +1,55 @@
+CREATE TABLE hosts (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    key_hash BLOB NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    removed_at_ms INTEGER,
+    interval_secs INTEGER NOT NULL DEFAULT 60,
+    last_seen_at_ms INTEGER,
+    last_cycle_at_ms INTEGER,
+    agent_version TEXT,
+    agent_hostname TEXT,
+    agent_os TEXT,
+    agent_arch TEXT,
+    allowlist_json TEXT NOT NULL DEFAULT '{"entries":[],"invalid":[]}'
+);
+-- A removed host frees its name.
+CREATE UNIQUE INDEX hosts_live_name ON hosts (name) WHERE removed_at_ms IS NULL;
+
+-- Which allowlisted commands a host runs.
+CREATE TABLE data_sources (
+    host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+    command_name TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (host_id, command_name)
+);
+
+CREATE TABLE cycles (
+    id INTEGER PRIMARY KEY,
+    host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+    cycle_id TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    agent_version TEXT NOT NULL,
+    spool_dropped INTEGER NOT NULL,
+    rejected_json TEXT NOT NULL,
+    UNIQUE (host_id, cycle_id)
+);
+CREATE INDEX cycles_host_started ON cycles (host_id, started_at_ms);
+
+CREATE TABLE command_results (
+    id INTEGER PRIMARY KEY,
+    cycle_pk INTEGER NOT NULL REFERENCES cycles (id) ON DELETE CASCADE,
+    host_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    exit_code INTEGER,
+    signal INTEGER,
+    timed_out INTEGER NOT NULL,
+    truncated INTEGER NOT NULL,
+    output BLOB NOT NULL
+);
+CREATE INDEX command_results_latest ON command_results (host_id, name, started_at_ms);
+CREATE INDEX command_results_cycle ON command_results (cycle_pk);
