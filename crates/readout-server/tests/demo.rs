@@ -1,0 +1,68 @@
+//! The README's first command: `readout demo` serves on SQLite and starts a
+//! real agent reporting this machine.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[test]
+fn readout_demo_shows_this_machine_within_a_minute() {
+    let _ = support::agent_binary(); // the demo runs the agent beside `readout`
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut demo = Command::new(support::server_binary())
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("READOUT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start readout demo");
+    let stdout = demo.stdout.take().expect("stdout");
+    let mut url = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("Readout is running at ") {
+            url = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    let url = url.expect("the demo prints its URL");
+    let token = std::fs::read_to_string(data.path().join("admin-token")).expect("admin token");
+    let get = |path: &str| -> Option<Value> {
+        let mut response = support::http()
+            .get(format!("{url}/api/v1{path}").as_str())
+            .header("authorization", &format!("Bearer {}", token.trim()))
+            .call()
+            .ok()?;
+        response.body_mut().read_json().ok()
+    };
+    let hosts = get("/hosts").expect("hosts");
+    let id = hosts[0]["id"].as_str().expect("demo host").to_owned();
+    let outputs = support::wait_for(Duration::from_secs(60), || {
+        let outputs = get(&format!("/hosts/{id}/outputs"))?;
+        let names: Vec<String> = outputs
+            .as_array()?
+            .iter()
+            .filter_map(|o| o["name"].as_str().map(str::to_owned))
+            .collect();
+        names
+            .contains(&"readout_free".to_owned())
+            .then_some(outputs)
+    });
+    // SIGTERM, as a service manager would: the demo stops its agent too.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(demo.id().to_string())
+        .status();
+    let status = demo.wait().expect("demo exits");
+    assert!(status.success(), "demo ended with {status:?}");
+    let outputs = outputs.expect("the demo agent's first cycle arrived");
+    let free = outputs
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["name"] == "readout_free"))
+        .expect("free");
+    assert!(free["output"].as_str().unwrap_or("").contains("Mem:"));
+}

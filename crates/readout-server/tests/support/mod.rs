@@ -1,0 +1,286 @@
+//! Real binaries on loopback: a `readout` server in a temporary data
+//! directory and `readout-agent` processes pointed at it. Every guard
+//! cleans up on drop.
+
+#![allow(dead_code, unreachable_pub)] // Each test file uses a different part.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const ADMIN_TOKEN: &str = "rat_test_admin_token";
+
+/// The `readout-agent` binary, built once per test run next to `readout`.
+pub fn agent_binary() -> &'static Path {
+    static AGENT: OnceLock<PathBuf> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        let run = escargot::CargoBuild::new()
+            .package("readout-agent")
+            .bin("readout-agent")
+            .current_release()
+            .run()
+            .expect("build readout-agent");
+        run.path().to_path_buf()
+    })
+}
+
+pub fn server_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_readout"))
+}
+
+/// A running `readout serve`, killed on drop.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub addr: String,
+    child: Option<Child>,
+    extra: Vec<String>,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts with extra `serve` flags.
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self {
+            dir,
+            addr: "127.0.0.1:0".into(),
+            child: None,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        server.spawn();
+        server
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(server_binary())
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--listen")
+            .arg(&self.addr)
+            .arg("--agent-binary")
+            .arg(agent_binary())
+            .args(&self.extra)
+            .env("READOUT_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("READOUT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start readout serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("readout listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"));
+        self.addr = addr.to_owned();
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = if self.extra.iter().any(|a| a == "--tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Kills the server (SIGKILL: nothing gets to flush).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same address and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// `readout host …` against this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(server_binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--public-url")
+            .arg(self.url())
+            .env("READOUT_LOG", "warn")
+            .output()
+            .expect("run readout")
+    }
+
+    /// Adds a host through the CLI; returns (id, api key).
+    pub fn add_host(&self, name: &str) -> (String, String) {
+        let out = self.cli(&["host", "add", name, "--json"]);
+        assert!(
+            out.status.success(),
+            "host add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let added: Value = serde_json::from_slice(&out.stdout).expect("host add --json");
+        (
+            added["host"]["id"].as_str().expect("id").to_owned(),
+            added["api_key"].as_str().expect("key").to_owned(),
+        )
+    }
+
+    pub fn api_get(&self, path: &str) -> Value {
+        let mut response = http()
+            .get(&format!("{}/api/v1{path}", self.url()))
+            .header("authorization", &format!("Bearer {ADMIN_TOKEN}"))
+            .call()
+            .expect("GET");
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.body_mut().read_json().expect("json")
+    }
+
+    pub fn api_put(&self, path: &str, body: &Value) -> Value {
+        let mut response = http()
+            .put(&format!("{}/api/v1{path}", self.url()))
+            .header("authorization", &format!("Bearer {ADMIN_TOKEN}"))
+            .send_json(body)
+            .expect("PUT");
+        assert_eq!(response.status().as_u16(), 200, "PUT {path}");
+        response.body_mut().read_json().expect("json")
+    }
+
+    /// The latest output of `name` on a host, as text.
+    pub fn latest_output(&self, host_id: &str, name: &str) -> Option<Value> {
+        let outputs = self.api_get(&format!("/hosts/{host_id}/outputs"));
+        outputs
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|o| o["name"] == name)
+            .cloned()
+    }
+
+    pub fn cycles(&self, host_id: &str) -> Vec<Value> {
+        self.api_get(&format!("/hosts/{host_id}/cycles?limit=100"))
+            .as_array()
+            .expect("array")
+            .clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An HTTP client that reports every status instead of failing on 4xx/5xx.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// An agent installation in a temporary directory.
+pub struct Agent {
+    pub dir: tempfile::TempDir,
+}
+
+impl Agent {
+    /// Writes a config for `server_url` and the given allowlist text;
+    /// `extra` is appended to the config (TOML lines).
+    pub fn new(server_url: &str, id: &str, key: &str, allowlist: &str, extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let allowlist_path = dir.path().join("available_commands.sh");
+        std::fs::write(&allowlist_path, allowlist).expect("write allowlist");
+        let config = format!(
+            "servers = [{server_url:?}]\nhost_id = {id:?}\napi_key = {key:?}\nallowlist = {:?}\nstate_dir = {:?}\n{extra}\n",
+            allowlist_path.display().to_string(),
+            dir.path().join("state").display().to_string(),
+        );
+        std::fs::write(dir.path().join("agent.toml"), config).expect("write config");
+        Self { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(agent_binary())
+            .arg("--config")
+            .arg(self.path("agent.toml"))
+            .args(args)
+            .env_remove("READOUT_AGENT_SERVER")
+            .output()
+            .expect("run readout-agent")
+    }
+
+    /// One forced cycle; panics with the agent's stderr if it fails.
+    pub fn once(&self) -> Output {
+        let out = self.run(&["once", "--force"]);
+        assert!(
+            out.status.success(),
+            "agent once failed ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Start times of the spooled cycles, oldest first, from the file names.
+    pub fn spooled_starts(&self) -> Vec<i64> {
+        let mut starts: Vec<i64> = std::fs::read_dir(self.path("state/spool"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        name.strip_suffix(".json.gz")?
+                            .split('-')
+                            .next()?
+                            .parse()
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        starts.sort_unstable();
+        starts
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`.
+pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether process `pid` is still alive (zombies count as gone).
+pub fn process_alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false)
+}
