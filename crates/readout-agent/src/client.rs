@@ -107,7 +107,7 @@ impl Client {
                     )));
                 }
                 Ok((status, text)) => {
-                    failures.push(format!("{url}: {status} {}", error_message(&text)))
+                    failures.push(format!("{url}: {status} {}", error_message(&text)));
                 }
                 Err(e) => failures.push(format!("{url}: {e}")),
             }

@@ -182,3 +182,41 @@ fn very_long_and_non_utf8_lines() {
     assert_eq!(list.invalid[0].text, "readout_a=\"caf\u{FFFD}\"");
     assert_eq!(list.entries.len(), 1);
 }
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic_and_every_line_is_accounted_for(file in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let list = parse(&file);
+            let lines = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&file);
+            let count = if lines.is_empty() { 0 } else { lines.strip_suffix(b"\n").unwrap_or(lines).split(|b| *b == b'\n').count() };
+            let mut numbers: Vec<usize> = list.entries.iter().map(|e| e.line).chain(list.invalid.iter().map(|i| i.line)).collect();
+            numbers.sort_unstable();
+            let before = numbers.len();
+            numbers.dedup();
+            prop_assert_eq!(before, numbers.len(), "a line reported twice");
+            prop_assert!(numbers.iter().all(|n| (1..=count).contains(n)));
+            for e in &list.entries {
+                prop_assert!(check_name(&e.name).is_ok());
+                prop_assert!(!e.command.contains('"') && !e.command.is_empty());
+            }
+        }
+
+        #[test]
+        fn well_formed_entries_round_trip(
+            entries in proptest::collection::btree_map("[A-Za-z0-9_]{1,20}", "[ -!#-~]{0,60}[!#-~]", 0..20),
+            crlf in any::<bool>(),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let file: String = entries.iter().map(|(n, c)| format!("# {n}{eol}readout_{n}=\"{c}\"{eol}")).collect();
+            let list = parse(file.as_bytes());
+            prop_assert_eq!(list.invalid.len(), 0, "{:?}", list.invalid);
+            let got: Vec<(String, String)> = list.entries.into_iter().map(|e| (e.name, e.command)).collect();
+            let want: Vec<(String, String)> = entries.into_iter().map(|(n, c)| (format!("readout_{n}"), c)).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

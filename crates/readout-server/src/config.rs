@@ -127,9 +127,8 @@ impl Config {
         if self.history_days == 0 {
             bail!("history_days must be at least 1");
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             bail!(
                 "public_url {:?} must start with http:// or https://",
                 self.public_url

@@ -48,7 +48,7 @@ impl StoreTask for Demo {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(binary = %binary.display(), error = %e, "cannot start the agent")
+                    tracing::error!(binary = %binary.display(), error = %e, "cannot start the agent");
                 }
             }
             println!(

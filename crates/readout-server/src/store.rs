@@ -48,3 +48,44 @@ fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
     let parent = std::path::Path::new(path).parent()?;
     (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+    impl StoreTask for Nothing {
+        type Output = ();
+        async fn run<D: Database>(self, _db: D) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_is_a_clear_error_without_secrets() {
+        let err = with_store("mysql://root:hunter2@db/readout", Nothing)
+            .await
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("unsupported database_url scheme \"mysql\""),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = with_store("/var/lib/readout.db", Nothing)
+            .await
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("has no scheme"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn sqlite_creates_its_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/a/b/readout.db", dir.path().display());
+        with_store(&url, Nothing).await.expect("open");
+        assert!(dir.path().join("a/b/readout.db").exists());
+    }
+}

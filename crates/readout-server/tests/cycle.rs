@@ -132,12 +132,16 @@ fn names_outside_the_allowlist_are_never_run() {
     assert_eq!(invalid[1]["line"], 4);
 
     // The API refuses to store an injection-looking name at all.
-    let response = support::http()
-        .put(format!("{}/api/v1/hosts/{id}/commands", server.url()).as_str())
-        .header("authorization", &format!("Bearer {}", support::ADMIN_TOKEN))
-        .send_json(json!({"commands": ["readout_x;touch /tmp/x"]}))
-        .expect("PUT");
-    assert_eq!(response.status().as_u16(), 400);
+    let (status, err) = server.api(
+        "PUT",
+        &format!("/hosts/{id}/commands"),
+        Some(&json!({"commands": ["readout_x;touch /tmp/x"]})),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "commands[0]: invalid name \"readout_x;touch /tmp/x\": character ';' is not allowed; use only A-Z, a-z, 0-9 and _"
+    );
 }
 
 #[test]
@@ -440,10 +444,47 @@ fn the_read_api_needs_the_admin_token() {
         let body: Value = response.body_mut().read_json().expect("json");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    let missing = support::http()
-        .get(format!("{}/api/v1/hosts/h_none", server.url()).as_str())
-        .header("authorization", &format!("Bearer {}", support::ADMIN_TOKEN))
-        .call()
-        .expect("GET");
-    assert_eq!(missing.status().as_u16(), 404);
+    let (status, err) = server.api("GET", "/hosts/h_none", None);
+    assert_eq!(
+        (status, &err["error"]["message"]),
+        (404, &json!("host h_none not found"))
+    );
+}
+
+#[test]
+fn the_agent_obeys_a_longer_interval_from_the_server() {
+    let server = Server::start();
+    let (id, key) = server.add_host("slow-down");
+    let agent = Agent::new(&server.url(), &id, &key, SYSTEM_ALLOWLIST, "");
+    let (status, host) = server.api(
+        "PATCH",
+        &format!("/hosts/{id}"),
+        Some(&json!({"interval_secs": 300})),
+    );
+    assert_eq!((status, &host["interval_secs"]), (200, &json!(300)));
+    agent.once();
+    let cycles = server.cycles(&id).len();
+
+    // As cron would call it a minute later: not due for five minutes.
+    let out = agent.run(&["once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("next cycle not due yet"));
+    assert_eq!(server.cycles(&id).len(), cycles, "no cycle ran");
+    let status = String::from_utf8_lossy(&agent.run(&["status"]).stdout).into_owned();
+    assert!(status.contains("interval:    300 s"), "{status}");
+
+    let (status, err) = server.api(
+        "PATCH",
+        &format!("/hosts/{id}"),
+        Some(&json!({"interval_secs": 1})),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "interval_secs is 1; it must be 10 to 86400"
+    );
 }

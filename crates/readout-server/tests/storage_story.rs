@@ -142,7 +142,9 @@ async fn story<D: Database>(db: D) {
         .expect("store");
     assert_eq!(outcome, [Stored::New, Stored::New, Stored::Duplicate]);
     assert_eq!(
-        db.store_cycles(&[second.clone()]).await.expect("again"),
+        db.store_cycles(std::slice::from_ref(&second))
+            .await
+            .expect("again"),
         [Stored::Duplicate]
     );
 
@@ -175,7 +177,7 @@ async fn story<D: Database>(db: D) {
             ("readout_free", &b"caf\xE9\x00\xFF"[..], "c2")
         ]
     );
-    assert_eq!(latest[1].exit_code, Some(0));
+    assert_eq!(latest[1].outcome.exit_code, Some(0));
 
     // Recent cycles, newest first, with result summaries.
     let recent = db.recent_cycles("h_1", 10).await.expect("recent");

@@ -14,7 +14,7 @@ pub use sqlx;
 
 pub use models::{
     CycleRow, Host, HostAuth, IncomingCycle, JsonText, NewHost, ResultRow, ResultSummary,
-    StoredCycle, StoredOutput,
+    RunOutcome, StoredCycle, StoredOutput,
 };
 
 /// Errors a backend reports: handlers tell "not there" (404) from the rest.
@@ -52,6 +52,10 @@ pub trait Database: Clone + Send + Sync + 'static {
 
     /// Marks a host removed: its agent is told to stop on its next cycle.
     fn remove_host(&self, id: &str, at_ms: i64)
+    -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Sets the seconds between a host's cycles (the agent obeys next cycle).
+    fn set_interval(&self, id: &str, secs: i32)
     -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// What the agent endpoint needs to authenticate and answer a host.

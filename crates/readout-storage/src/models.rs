@@ -49,17 +49,24 @@ pub struct IncomingCycle {
     pub cycle: CycleRequest,
 }
 
+/// How one run of a command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct RunOutcome {
+    pub duration_ms: i64,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub truncated: bool,
+}
+
 /// The latest output of one command.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredOutput {
     pub name: String,
     pub cycle_id: String,
     pub started_at_ms: i64,
-    pub duration_ms: i64,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    pub truncated: bool,
+    #[sqlx(flatten)]
+    pub outcome: RunOutcome,
     pub output: Vec<u8>,
 }
 
@@ -79,11 +86,9 @@ pub struct StoredCycle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ResultSummary {
     pub name: String,
-    pub duration_ms: i64,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    pub truncated: bool,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub outcome: RunOutcome,
     pub output_bytes: i64,
 }
 

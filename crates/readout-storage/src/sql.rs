@@ -96,6 +96,18 @@ macro_rules! impl_sql_database {
                 Ok(())
             }
 
+            async fn set_interval(&self, id: &str, secs: i32) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query("UPDATE hosts SET interval_secs = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(secs)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::DbError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn host_auth(&self, id: &str) -> Result<$crate::HostAuth, $crate::DbError> {
                 $crate::sqlx::query_as(
                     "SELECT key_hash, removed_at_ms, interval_secs FROM hosts WHERE id = $1",

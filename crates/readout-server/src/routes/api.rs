@@ -9,7 +9,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use readout_proto::AllowlistReport;
-use readout_storage::{Database, Host, StoredCycle};
+use readout_storage::{Database, Host, RunOutcome, StoredCycle};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::ApiError;
@@ -83,6 +83,36 @@ pub async fn get_host<D: Database>(
     Ok(Json(HostDetail { host, commands }))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostChanges {
+    interval_secs: Option<u32>,
+}
+
+/// Seconds between cycles: at least 10, at most a day.
+const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
+
+pub async fn update_host<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+    Json(changes): Json<HostChanges>,
+) -> Result<Json<HostDetail>, ApiError> {
+    live_host(&state.db, &id).await?;
+    if let Some(secs) = changes.interval_secs {
+        if !INTERVAL_RANGE.contains(&secs) {
+            return Err(ApiError::bad_request(format!(
+                "interval_secs is {secs}; it must be {} to {}",
+                INTERVAL_RANGE.start(),
+                INTERVAL_RANGE.end()
+            )));
+        }
+        let secs =
+            i32::try_from(secs).map_err(|_| ApiError::bad_request("interval_secs is too large"))?;
+        state.db.set_interval(&id, secs).await?;
+    }
+    get_host(State(state), Path(id)).await
+}
+
 pub async fn remove_host<D: Database>(
     State(state): State<AppState<D>>,
     Path(id): Path<String>,
@@ -151,11 +181,8 @@ pub struct OutputView {
     name: String,
     cycle_id: String,
     started_at_ms: i64,
-    duration_ms: i64,
-    exit_code: Option<i32>,
-    signal: Option<i32>,
-    timed_out: bool,
-    truncated: bool,
+    #[serde(flatten)]
+    outcome: RunOutcome,
     /// Lossy UTF-8: invalid bytes show as U+FFFD.
     output: String,
     output_base64: String,
@@ -176,11 +203,7 @@ pub async fn latest_outputs<D: Database>(
                 name: o.name,
                 cycle_id: o.cycle_id,
                 started_at_ms: o.started_at_ms,
-                duration_ms: o.duration_ms,
-                exit_code: o.exit_code,
-                signal: o.signal,
-                timed_out: o.timed_out,
-                truncated: o.truncated,
+                outcome: o.outcome,
             })
             .collect(),
     ))

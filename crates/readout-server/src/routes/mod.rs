@@ -18,7 +18,9 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         .route("/hosts", get(api::list_hosts::<D>).post(api::add_host::<D>))
         .route(
             "/hosts/{id}",
-            get(api::get_host::<D>).delete(api::remove_host::<D>),
+            get(api::get_host::<D>)
+                .patch(api::update_host::<D>)
+                .delete(api::remove_host::<D>),
         )
         .route("/hosts/{id}/allowlist", get(api::get_allowlist::<D>))
         .route(

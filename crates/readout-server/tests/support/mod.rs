@@ -141,24 +141,38 @@ impl Server {
         )
     }
 
-    pub fn api_get(&self, path: &str) -> Value {
+    /// An admin API call; returns the status and the JSON body (or null).
+    pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let url = format!("{}/api/v1{path}", self.url());
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header("authorization", auth.as_str())
+            .header("content-type", "application/json");
+        let body = body
+            .map(|b| serde_json::to_vec(b).expect("json"))
+            .unwrap_or_default();
         let mut response = http()
-            .get(&format!("{}/api/v1{path}", self.url()))
-            .header("authorization", &format!("Bearer {ADMIN_TOKEN}"))
-            .call()
-            .expect("GET");
-        assert_eq!(response.status().as_u16(), 200, "GET {path}");
-        response.body_mut().read_json().expect("json")
+            .run(request.body(body).expect("request"))
+            .expect("API call");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+
+    pub fn api_get(&self, path: &str) -> Value {
+        let (status, body) = self.api("GET", path, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
     }
 
     pub fn api_put(&self, path: &str, body: &Value) -> Value {
-        let mut response = http()
-            .put(&format!("{}/api/v1{path}", self.url()))
-            .header("authorization", &format!("Bearer {ADMIN_TOKEN}"))
-            .send_json(body)
-            .expect("PUT");
-        assert_eq!(response.status().as_u16(), 200, "PUT {path}");
-        response.body_mut().read_json().expect("json")
+        let (status, answer) = self.api("PUT", path, Some(body));
+        assert_eq!(status, 200, "PUT {path}: {answer}");
+        answer
     }
 
     /// The latest output of `name` on a host, as text.
@@ -247,7 +261,7 @@ impl Agent {
         let mut starts: Vec<i64> = std::fs::read_dir(self.path("state/spool"))
             .map(|entries| {
                 entries
-                    .filter_map(|e| e.ok())
+                    .filter_map(Result::ok)
                     .filter_map(|e| {
                         let name = e.file_name().to_string_lossy().into_owned();
                         name.strip_suffix(".json.gz")?
