@@ -96,11 +96,9 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         println!("{}:{}: {}", path.display(), bad.line, bad.reason);
     }
     if list.invalid.is_empty() {
-        println!(
-            "{}: {} commands, no invalid lines",
-            path.display(),
-            list.entries.len()
-        );
+        let n = list.entries.len();
+        let plural = if n == 1 { "" } else { "s" };
+        println!("{}: {n} command{plural}, no invalid lines", path.display());
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::FAILURE)

@@ -238,6 +238,8 @@ macro_rules! impl_sql_database {
                 Ok(outcome)
             }
 
+            // `CROSS JOIN` makes SQLite walk the few (name, latest) pairs
+            // first and probe the index for each; PostgreSQL plans it freely.
             async fn latest_outputs(
                 &self,
                 host_id: &str,
@@ -245,9 +247,10 @@ macro_rules! impl_sql_database {
                 let mut rows: Vec<$crate::StoredOutput> = $crate::sqlx::query_as(
                     "SELECT r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, r.signal, \
                      r.timed_out, r.truncated, r.output \
-                     FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
-                     WHERE r.host_id = $1 AND r.started_at_ms = (SELECT MAX(m.started_at_ms) \
-                       FROM command_results m WHERE m.host_id = r.host_id AND m.name = r.name) \
+                     FROM (SELECT name, MAX(started_at_ms) AS latest FROM command_results \
+                       WHERE host_id = $1 GROUP BY name) m \
+                     CROSS JOIN command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                     WHERE r.host_id = $1 AND r.name = m.name AND r.started_at_ms = m.latest \
                      ORDER BY r.name, r.id DESC",
                 )
                 .bind(host_id)
