@@ -47,7 +47,11 @@ impl Server {
 
     /// Starts with extra `serve` flags.
     pub fn start_with(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), extra)
+    }
+
+    /// Starts with its data directory in `dir`.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Self {
         let mut server = Self {
             dir,
             addr: "127.0.0.1:0".into(),
@@ -90,6 +94,14 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// The `--database-url` this server was started with, for the CLI.
+    fn database_args(&self) -> Vec<String> {
+        match self.extra.iter().position(|a| a == "--database-url") {
+            Some(i) => self.extra[i..=i + 1].to_vec(),
+            None => Vec::new(),
+        }
+    }
+
     pub fn url(&self) -> String {
         let scheme = if self.extra.iter().any(|a| a == "--tls-cert") {
             "https"
@@ -119,6 +131,7 @@ impl Server {
             .args(args)
             .arg("--data-dir")
             .arg(self.data_dir())
+            .args(self.database_args())
             .arg("--public-url")
             .arg(self.url())
             .env("READOUT_LOG", "warn")
@@ -297,4 +310,63 @@ pub fn process_alive(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
         .map(|stat| !stat.contains(") Z "))
         .unwrap_or(false)
+}
+
+/// A fresh PostgreSQL database for one test, dropped afterwards. The server
+/// comes from `READOUT_TEST_POSTGRES_URL` (set by `scripts/test`).
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let admin_url = std::env::var("READOUT_TEST_POSTGRES_URL").expect(
+            "READOUT_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
+        );
+        let mut suffix = [0u8; 6];
+        getrandom::fill(&mut suffix).expect("random");
+        let name = format!(
+            "readout_test_{}",
+            suffix
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        run_sql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let (base, _) = admin_url.rsplit_once('/').expect("URL with a database");
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        run_sql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn run_sql(url: &str, sql: &str) {
+    use readout_storage::sqlx::{self, Connection as _};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .expect(sql);
+    });
 }
