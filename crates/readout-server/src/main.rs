@@ -37,6 +37,9 @@ enum Command {
         #[command(subcommand)]
         command: HostCommand,
     },
+    /// Parse command output into variables, as the server does, and print
+    /// them as JSON (`{"name": value, …}`).
+    Parse(ParseArgs),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -57,6 +60,22 @@ enum HostCommand {
     Remove { name: String },
     /// List hosts.
     List,
+}
+
+#[derive(Debug, Args)]
+struct ParseArgs {
+    /// The preset to use (see --list-presets).
+    #[arg(long, required_unless_present = "list_presets")]
+    preset: Option<String>,
+    /// The command line that produced the output (flags such as `free -m`
+    /// change what bare numbers mean); default: the preset's own command.
+    #[arg(long)]
+    command: Option<String>,
+    /// List the presets and the variables each yields.
+    #[arg(long)]
+    list_presets: bool,
+    /// The output to parse; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,7 +224,17 @@ impl StoreTask for Hosts {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("readout: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("READOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -246,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Parse(args) => parse(&args),
         Command::Config {
             command: ConfigCommand::Default,
         } => {
@@ -253,6 +283,50 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse(args: &ParseArgs) -> anyhow::Result<()> {
+    use readout_parse::presets;
+    if args.list_presets {
+        for p in presets::all() {
+            println!("{}  ({})\n  {}", p.name, p.command, p.about);
+            for (name, unit, about) in p.variables {
+                println!("    {name:<24} {unit:<9} {about}");
+            }
+        }
+        return Ok(());
+    }
+    let name = args.preset.as_deref().unwrap_or_default();
+    let preset = presets::find(name).ok_or_else(|| {
+        let known: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
+        anyhow::anyhow!("unknown preset {name:?}; presets: {}", known.join(", "))
+    })?;
+    let bytes = match args.file.as_deref() {
+        None => read_stdin()?,
+        Some(path) if path.as_os_str() == "-" => read_stdin()?,
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+    };
+    let output = String::from_utf8_lossy(&bytes);
+    let command = args.command.as_deref().unwrap_or(preset.command);
+    let values = preset
+        .parse(readout_parse::Input {
+            command,
+            output: &output,
+        })
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&values)?);
+    Ok(())
+}
+
+fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -1,0 +1,266 @@
+//! Every corpus file of a command that has a preset goes through it
+//! (../shared/corpus, real outputs from many systems; see its SOURCES.md).
+//! Each file either yields its variables or fails with the error listed
+//! here; at least two files per variant family are checked value by value.
+
+use std::path::PathBuf;
+
+use readout_parse::{Input, Value, Values, presets};
+
+fn corpus() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "the corpus is missing at {} (shared/ beside the checkout)",
+        dir.display()
+    );
+    dir
+}
+
+/// The command line that produced a corpus file, from its name.
+fn command_for(preset: &str, file: &str) -> String {
+    let base = presets::find(preset).map(|p| p.command).unwrap_or(preset);
+    match preset {
+        "free" => {
+            // `-k` and `-m` are in the names: `…-free-m.txt`, `…-free-k.txt`.
+            let flag = ["-b", "-k", "-m", "-g", "-h", "-w"]
+                .into_iter()
+                .find(|f| file.contains(&format!("free{f}")));
+            // OpenHarmony's LiteOS `free` prints bytes.
+            if file.starts_with("openharmony-liteos-free.txt") {
+                return "free -b".into();
+            }
+            flag.map_or_else(|| base.to_owned(), |f| format!("free {f}"))
+        }
+        _ => base.to_owned(),
+    }
+}
+
+fn parse(preset: &str, dir: &str, file: &str) -> Result<Values, readout_parse::ParseError> {
+    let output = std::fs::read_to_string(corpus().join(dir).join(file)).expect("corpus file");
+    let command = command_for(preset, file);
+    presets::find(preset).expect("preset").parse(Input {
+        command: &command,
+        output: &output,
+    })
+}
+
+fn num(values: &Values, name: &str) -> f64 {
+    match values.get(name) {
+        Some(Value::Number(n)) => *n,
+        other => panic!("{name}: {other:?} in {values:?}"),
+    }
+}
+
+/// A preset, the corpus directories it reads, and the files expected to
+/// fail with the given message.
+struct Coverage {
+    preset: &'static str,
+    dirs: &'static [&'static str],
+    failures: &'static [(&'static str, &'static str)],
+}
+
+const fn cover(preset: &'static str, dirs: &'static [&'static str]) -> Coverage {
+    Coverage {
+        preset,
+        dirs,
+        failures: &[],
+    }
+}
+
+const COVERAGE: &[Coverage] = &[
+    cover("free", &["free"]),
+    Coverage {
+        preset: "uptime",
+        dirs: &["uptime", "w"],
+        failures: &[
+            (
+                "facter2-uptime-spec-33.txt",
+                "line 1: the uptime \"0:-6\" has a negative time; the clock was probably stepped",
+            ),
+            (
+                "facter2-uptime-spec-34.txt",
+                "line 1: the uptime \"1 day 0:-6\" has a negative time; the clock was probably stepped",
+            ),
+        ],
+    },
+    cover("proc_loadavg", &["proc-loadavg"]),
+    cover("proc_uptime", &["proc-uptime"]),
+    cover("proc_meminfo", &["proc-meminfo"]),
+];
+
+#[test]
+fn every_corpus_file_yields_variables_or_the_expected_error() {
+    let mut checked = 0;
+    for Coverage {
+        preset,
+        dirs,
+        failures,
+    } in COVERAGE
+    {
+        for dir in *dirs {
+            let mut files: Vec<String> = std::fs::read_dir(corpus().join(dir))
+                .expect("corpus dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            for file in files {
+                let result = parse(preset, dir, &file);
+                match failures.iter().find(|(f, _)| *f == file) {
+                    Some((_, message)) => {
+                        let err = result.expect_err(&format!("{dir}/{file} should fail"));
+                        assert_eq!(err.to_string(), *message, "{dir}/{file}");
+                    }
+                    None => {
+                        let values =
+                            result.unwrap_or_else(|e| panic!("{preset} on {dir}/{file}: {e}"));
+                        for (name, value) in &values {
+                            if let Value::Number(n) = value {
+                                assert!(
+                                    n.is_finite() && (*n >= 0.0 || name.contains("temp")),
+                                    "{dir}/{file}: {name} = {n}"
+                                );
+                            }
+                        }
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 70, "only {checked} corpus files checked");
+}
+
+const KIB: f64 = 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+macro_rules! expect {
+    ($values:expr, $($name:literal => $want:expr),+ $(,)?) => {
+        $( let got = num(&$values, $name); assert!(close(got, $want), "{} = {got}, want {}", $name, $want); )+
+    };
+}
+
+#[test]
+fn free_procps_ng_kib_and_human() {
+    let v = parse("free", "free", "jc-centos77-free.txt").expect("parse");
+    expect!(v,
+        "mem_total_bytes" => 3_861_332.0 * KIB, "mem_used_bytes" => 222_820.0 * KIB,
+        "mem_free_bytes" => 3_364_176.0 * KIB, "mem_shared_bytes" => 11_832.0 * KIB,
+        "mem_buff_cache_bytes" => 274_336.0 * KIB, "mem_available_bytes" => 3_389_588.0 * KIB,
+        "swap_total_bytes" => 2_097_148.0 * KIB, "swap_used_bytes" => 0.0,
+        "mem_used_pct" => 222_820.0 / 3_861_332.0 * 100.0, "swap_used_pct" => 0.0,
+    );
+    let v = parse("free", "free", "jc-ubuntu1804-free-h.txt").expect("parse");
+    expect!(v,
+        "mem_total_bytes" => 1.9 * GIB, "mem_used_bytes" => 237.0 * MIB, "mem_shared_bytes" => 1.2 * MIB,
+        "swap_used_bytes" => 268.0 * KIB, "mem_available_bytes" => 1.5 * GIB,
+    );
+    let v = parse("free", "free", "archey4-free-m.txt").expect("parse");
+    expect!(v, "mem_total_bytes" => 15_658.0 * MIB, "mem_available_bytes" => 13_268.0 * MIB);
+    let v = parse("free", "free", "jc-centos77-free-w.txt").expect("parse");
+    expect!(v, "mem_buffers_bytes" => 61_596.0 * KIB, "mem_cache_bytes" => 898_640.0 * KIB);
+}
+
+#[test]
+fn free_busybox_and_liteos() {
+    let v = parse("free", "free", "busybox-usage-example-old-total.txt").expect("parse");
+    expect!(v,
+        "mem_total_bytes" => 257_628.0 * KIB, "mem_used_bytes" => 248_724.0 * KIB,
+        "mem_buffers_bytes" => 93_124.0 * KIB, "swap_free_bytes" => 120_112.0 * KIB,
+    );
+    assert!(
+        !v.contains_key("mem_available_bytes"),
+        "BusyBox has no available column"
+    );
+    let v = parse("free", "free", "openharmony-liteos-free.txt").expect("parse");
+    expect!(v, "mem_total_bytes" => 2_819_652.0, "mem_free_bytes" => 65_184.0);
+    assert!(!v.contains_key("swap_used_pct"), "no swap: no percentage");
+    let v = parse("free", "free", "openharmony-liteos-free-k.txt").expect("parse");
+    expect!(v, "mem_total_bytes" => 2753.0 * KIB);
+}
+
+#[test]
+fn uptime_linux_busybox_bsd_solaris_aix() {
+    let v = parse("uptime", "uptime", "jc-ubuntu1804.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 2.0 * 86_400.0 + 19.0 * 3600.0 + 32.0 * 60.0, "users" => 2.0, "load1" => 0.0, "load15" => 0.0);
+    let v = parse("uptime", "uptime", "jc-0-user-1-day.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 86_400.0 + 23.0 * 3600.0 + 12.0 * 60.0, "users" => 0.0, "load1" => 3.94, "load5" => 4.43, "load15" => 2.75);
+    let v = parse("uptime", "uptime", "busybox-usage-example.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 2.0 * 3600.0 + 30.0 * 60.0, "load1" => 0.09, "load5" => 0.04);
+    assert!(!v.contains_key("users"));
+    let v = parse("uptime", "uptime", "jc-busybox-no-users.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 180.0);
+    let v = parse("uptime", "uptime", "jc-osx10146.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 20.0 * 86_400.0 + 19.0 * 3600.0 + 45.0 * 60.0, "users" => 8.0, "load1" => 1.63, "load5" => 0.65, "load15" => 0.44);
+    let v = parse("uptime", "uptime", "jc-osx10116.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 180.0, "load15" => 3.53);
+    let v = parse("uptime", "uptime", "facter2-uptime-spec-20.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 174.0 * 86_400.0 + 16.0 * 3600.0, "users" => 0.0, "load1" => 0.05);
+    let v = parse("uptime", "uptime", "facter2-uptime-spec-16.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 25.0 * 86_400.0 + 27.0 * 60.0, "users" => 2.0);
+    let v = parse("uptime", "uptime", "facter2-uptime-spec-17.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 86_400.0 + 39.0 * 60.0, "load15" => 1.80);
+    let v = parse("uptime", "uptime", "facter2-uptime-spec-32.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 86_400.0 + 7.0 * 3600.0 + 26.0 * 60.0, "users" => 1.0);
+    let v = parse("uptime", "w", "jc-centos77-w.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 16.0 * 3600.0 + 3.0 * 60.0, "users" => 2.0, "load15" => 0.05);
+}
+
+#[test]
+fn proc_files() {
+    let v = parse(
+        "proc_loadavg",
+        "proc-loadavg",
+        "sysstat-testsuite-root1.txt",
+    )
+    .expect("parse");
+    expect!(v, "load1" => 3.16, "load5" => 3.24, "load15" => 3.43, "procs_running" => 4.0, "procs_total" => 956.0);
+    let v = parse("proc_loadavg", "proc-loadavg", "facter.txt").expect("parse");
+    expect!(v, "load5" => 0.03, "procs_total" => 165.0);
+    let v = parse("proc_uptime", "proc-uptime", "jc-linux-proc-uptime.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 46_901.13, "idle_seconds" => 46_856.66);
+    let v = parse("proc_uptime", "proc-uptime", "sysstat-testsuite-root1.txt").expect("parse");
+    expect!(v, "uptime_seconds" => 7192.55);
+}
+
+#[test]
+fn proc_meminfo_modern_and_old_kernels() {
+    let path = corpus().join("proc-meminfo/jc-linux-proc-meminfo.txt");
+    let text = std::fs::read_to_string(&path).expect("file");
+    let field = |key: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}:")))
+            .expect("field");
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("number")
+    };
+    let v = parse("proc_meminfo", "proc-meminfo", "jc-linux-proc-meminfo.txt").expect("parse");
+    expect!(v,
+        "mem_total_bytes" => field("MemTotal") * KIB,
+        "mem_available_bytes" => field("MemAvailable") * KIB,
+        "meminfo_active_anon" => field("Active(anon)") * KIB,
+        "meminfo_huge_pages_total" => field("HugePages_Total"),
+        "swap_used_bytes" => (field("SwapTotal") - field("SwapFree")) * KIB,
+    );
+    // Before 3.14 there is no MemAvailable: free + buffers + cached.
+    let old = std::fs::read_to_string(corpus().join("proc-meminfo/facter2-linux-old-kernel.txt"))
+        .expect("file");
+    assert!(!old.contains("MemAvailable"));
+    let v = parse(
+        "proc_meminfo",
+        "proc-meminfo",
+        "facter2-linux-old-kernel.txt",
+    )
+    .expect("parse");
+    let sum = num(&v, "meminfo_mem_free") + num(&v, "meminfo_buffers") + num(&v, "meminfo_cached");
+    expect!(v, "mem_available_bytes" => sum);
+    assert!(num(&v, "mem_used_pct") > 0.0 && num(&v, "mem_used_pct") < 100.0);
+}

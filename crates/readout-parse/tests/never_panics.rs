@@ -1,0 +1,63 @@
+//! No input makes a parser panic: random text, and real outputs cut and
+//! mangled at random.
+
+use proptest::prelude::*;
+use readout_parse::{Input, presets, units};
+
+fn mangled_corpus() -> Vec<String> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    [
+        "free",
+        "uptime",
+        "w",
+        "proc-loadavg",
+        "proc-uptime",
+        "proc-meminfo",
+    ]
+    .iter()
+    .flat_map(|d| {
+        std::fs::read_dir(dir.join(d))
+            .into_iter()
+            .flatten()
+            .flatten()
+    })
+    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+    .collect()
+}
+
+proptest! {
+    #[test]
+    fn presets_never_panic_on_random_text(output in "(?s).{0,400}", command in "[a-z -]{0,12}") {
+        for preset in presets::all() {
+            let _ = preset.parse(Input { command: &command, output: &output });
+        }
+    }
+
+    #[test]
+    fn presets_never_panic_on_mangled_real_output(
+        pick in any::<prop::sample::Index>(),
+        cut in any::<prop::sample::Index>(),
+        insert in "[0-9:,.%()a-zA-Z \n-]{0,8}",
+    ) {
+        let corpus = mangled_corpus();
+        let original = &corpus[pick.index(corpus.len())];
+        let mut at = cut.index(original.len() + 1);
+        while !original.is_char_boundary(at) {
+            at -= 1;
+        }
+        let output = format!("{}{insert}{}", &original[..at], &original[at..]);
+        for preset in presets::all() {
+            if let Ok(values) = preset.parse(Input { command: preset.command, output: &output }) {
+                prop_assert!(!values.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn unit_parsers_never_panic(text in "(?s).{0,40}") {
+        let _ = units::number(&text);
+        let _ = units::size(&text, 1024.0);
+        let _ = units::percent(&text);
+        let _ = units::celsius(&text);
+    }
+}

@@ -1,0 +1,67 @@
+//! `readout parse`: the parsers on the command line, as users check them.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+fn readout(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_readout"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run readout");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn parse_prints_variables_as_json_and_fails_clearly() {
+    let free = b"              total        used        free      shared  buff/cache   available\n\
+Mem:          15658        2043       10232          12        3382       13268\n\
+Swap:          4095          39        4056\n";
+    let out = readout(
+        &["parse", "--preset", "free", "--command", "free -m", "-"],
+        free,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(values["mem_total_bytes"], 15658.0 * 1024.0 * 1024.0);
+    assert_eq!(values["swap_used_bytes"], 39.0 * 1024.0 * 1024.0);
+
+    let out = readout(
+        &["parse", "--preset", "uptime"],
+        b" 10:25:20 up 16:03,  2 users,  load average: 0.00, 0.01, 0.05\n",
+    );
+    let values: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(values["uptime_seconds"], 57780.0);
+    assert_eq!(values["load15"], 0.05);
+
+    let out = readout(&["parse", "--preset", "free"], b"Mem: lots\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "readout: free: no header line starting with \"total\": is this `free` output?\n"
+    );
+    let out = readout(&["parse", "--preset", "loadavg"], b"");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown preset \"loadavg\"; presets: free, uptime")
+    );
+
+    let out = readout(&["parse", "--list-presets"], b"");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("mem_available_pct") && listing.contains("proc_meminfo"),
+        "{listing}"
+    );
+}
