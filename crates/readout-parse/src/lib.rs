@@ -105,3 +105,11 @@ impl Out {
         Ok(self.0)
     }
 }
+
+/// A label value, escaped as in the Prometheus text format.
+pub(crate) fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -31,13 +31,16 @@ fn thousands_grouped(digits: &str) -> bool {
     (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3)
 }
 
-/// Multipliers of size suffixes. Bare and `i` letters are binary, as `free`,
-/// `df -h` and `ls -h` print them; `kB`, `MB` … are decimal (SI), as Docker
-/// prints them.
-fn suffix_factor(suffix: &str) -> Option<f64> {
+/// Multipliers of size suffixes. `i` letters are binary; bare letters are
+/// binary as `free -h`, `df -h` and `ls -h` print them, or decimal under
+/// `--si`/`-H` (`si`); `kB`, `MB` … are decimal, as Docker prints them.
+fn suffix_factor(suffix: &str, si: bool) -> Option<f64> {
     const K: f64 = 1024.0;
+    if si && let Some(factor) = si_letter(suffix) {
+        return Some(factor);
+    }
     Some(match suffix {
-        "" | "B" | "b" => 1.0,
+        "" | "B" | "b" | "Bi" => 1.0,
         "K" | "k" | "Ki" | "KiB" => K,
         "M" | "Mi" | "MiB" => K * K,
         "G" | "Gi" | "GiB" => K * K * K,
@@ -52,10 +55,30 @@ fn suffix_factor(suffix: &str) -> Option<f64> {
     })
 }
 
+fn si_letter(suffix: &str) -> Option<f64> {
+    Some(match suffix {
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        _ => return None,
+    })
+}
+
 /// A size in bytes. A bare number is in `unit` bytes (1024 for `free`'s
 /// default KiB); a suffixed one (`1.5G`, `512K`, `0B`, `46.25 MiB`) says its
 /// own unit.
 pub fn size(text: &str, unit: f64) -> Option<f64> {
+    scaled(text, unit, false)
+}
+
+/// Like [`size`], for output of `--si`/`-H`, where `1.5G` is 1.5 × 10⁹.
+pub fn size_si(text: &str, unit: f64) -> Option<f64> {
+    scaled(text, unit, true)
+}
+
+fn scaled(text: &str, unit: f64, si: bool) -> Option<f64> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',' || c == '+' || c == '-'))
@@ -66,7 +89,7 @@ pub fn size(text: &str, unit: f64) -> Option<f64> {
     if suffix.is_empty() {
         return Some(value * unit);
     }
-    Some(value * suffix_factor(suffix)?)
+    Some(value * suffix_factor(suffix, si)?)
 }
 
 /// `12%` or `12` → 12.
@@ -130,6 +153,11 @@ mod tests {
         assert_eq!(size("12", 1.0), Some(12.0));
         assert_eq!(size("1.2X", 1.0), None);
         assert_eq!(size("G", 1.0), None);
+        assert_eq!(size("0Bi", 1.0), Some(0.0));
+        assert_eq!(size("137Gi", 1.0), Some(137.0 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(size_si("215k", 1.0), Some(215_000.0));
+        assert_eq!(size_si("1.5G", 1.0), Some(1.5e9));
+        assert_eq!(size_si("2Gi", 1.0), Some(2.0 * 1024.0 * 1024.0 * 1024.0));
     }
 
     #[test]

@@ -21,6 +21,12 @@ fn corpus() -> PathBuf {
 fn command_for(preset: &str, file: &str) -> String {
     let base = presets::find(preset).map(|p| p.command).unwrap_or(preset);
     match preset {
+        "df" => {
+            let flag = ["-h", "-i", "-H"].into_iter().find(|f| {
+                file.contains(&format!("df{f}")) || file.contains(&format!("df-{}", &f[1..]))
+            });
+            flag.map_or_else(|| base.to_owned(), |f| format!("df {f}"))
+        }
         "free" => {
             // `-k` and `-m` are in the names: `…-free-m.txt`, `…-free-k.txt`.
             let flag = ["-b", "-k", "-m", "-g", "-h", "-w"]
@@ -69,6 +75,14 @@ const fn cover(preset: &'static str, dirs: &'static [&'static str]) -> Coverage 
 }
 
 const COVERAGE: &[Coverage] = &[
+    Coverage {
+        preset: "df",
+        dirs: &["df"],
+        failures: &[(
+            "ohai-solaris-df-Pka.txt",
+            "line 21: cannot read the row \"r\"",
+        )],
+    },
     cover("free", &["free"]),
     Coverage {
         preset: "uptime",
@@ -263,4 +277,65 @@ fn proc_meminfo_modern_and_old_kernels() {
     let sum = num(&v, "meminfo_mem_free") + num(&v, "meminfo_buffers") + num(&v, "meminfo_cached");
     expect!(v, "mem_available_bytes" => sum);
     assert!(num(&v, "mem_used_pct") > 0.0 && num(&v, "mem_used_pct") < 100.0);
+}
+
+fn fs(values: &Values, name: &str, mount: &str) -> f64 {
+    num(values, &format!("{name}{{mount=\"{mount}\"}}"))
+}
+
+#[test]
+fn df_gnu_busybox_bsd_macos_aix() {
+    // GNU, 1K blocks and -h.
+    let v = parse("df", "df", "jc-ubuntu1804-df.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/"), 20_508_240.0 * KIB));
+    assert!(close(fs(&v, "fs_used_bytes", "/"), 5_748_028.0 * KIB));
+    assert!(close(fs(&v, "fs_avail_bytes", "/"), 13_695_408.0 * KIB));
+    assert!(close(fs(&v, "fs_used_pct", "/"), 30.0));
+    assert!(close(fs(&v, "fs_used_pct", "/dev"), 0.0));
+    let v = parse("df", "df", "jc-ubuntu1804-df-h.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/"), 20.0 * GIB));
+    assert!(close(fs(&v, "fs_used_bytes", "/run"), 1.2 * MIB));
+    // GNU -PT with a long device name and a type column; `-` where n/a.
+    let v = parse("df", "df", "jc-generic-df-long-filesystem.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/"), 6_030_784.0 * KIB));
+    assert!(!v.contains_key("fs_used_pct{mount=\"/proc\"}"));
+    // BusyBox 1K-blocks and 512B-blocks.
+    let v = parse("df", "df", "busybox-usage-example-df.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/boot"), 64_216.0 * KIB));
+    let v = parse("df", "df", "busybox-usage-example-df-posixly-correct.txt").expect("parse");
+    assert!(close(fs(&v, "fs_used_bytes", "/"), 17_107_080.0 * 512.0));
+    // macOS: 512-blocks with inodes, `Gi` sizes, names and mounts with spaces.
+    let v = parse("df", "df", "ohai-darwin-df-i.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/"), 488_555_536.0 * 512.0));
+    assert!(close(fs(&v, "inodes_used", "/"), 39_276_054.0));
+    assert!(close(fs(&v, "inodes_used_pct", "/"), 64.0));
+    assert!(
+        close(fs(&v, "fs_used_pct", "/mnt/vol"), 100.0),
+        "map /etc/auto.direct"
+    );
+    let v = parse("df", "df", "jc-osx10146-df-h.txt").expect("parse");
+    assert!(close(fs(&v, "fs_used_bytes", "/"), 144.0 * GIB));
+    assert!(close(fs(&v, "fs_used_bytes", "/dev"), 334.0 * KIB));
+    assert!(
+        v.keys().any(|k| k.ends_with("/Macintosh HD\"}")),
+        "mount point with a space"
+    );
+    // FreeBSD and OpenBSD.
+    let v = parse("df", "df", "ohai-freebsd-df-iP.txt").expect("parse");
+    assert!(close(fs(&v, "fs_avail_bytes", "/"), 9_069_632.0 * 512.0));
+    assert!(close(fs(&v, "inodes_free", "/"), 790_750.0));
+    let v = parse("df", "df", "facter-openbsd-df.txt").expect("parse");
+    assert!(close(fs(&v, "fs_used_pct", "/usr"), 83.0));
+    // AIX: 512-blocks, `-` placeholders for /proc.
+    let v = parse("df", "df", "facter-aix-df.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/"), 4_194_304.0 * 512.0));
+    assert!(close(fs(&v, "fs_used_pct", "/var"), 1.0));
+    assert!(!v.keys().any(|k| k.contains("/proc")));
+    let v = parse("df", "df", "ohai-aix-df-Pk-wpar.txt").expect("parse");
+    assert!(close(fs(&v, "fs_size_bytes", "/home"), 5_242_880.0 * KIB));
+    // GNU -iP: inode counts, not bytes.
+    let v = parse("df", "df", "ohai-linux-df-iP.txt").expect("parse");
+    assert!(close(fs(&v, "inodes_total", "/"), 1_310_720.0));
+    assert!(close(fs(&v, "inodes_used", "/"), 107_407.0));
+    assert!(!v.keys().any(|k| k.starts_with("fs_used_bytes")));
 }

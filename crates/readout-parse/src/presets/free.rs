@@ -85,6 +85,8 @@ fn column_name(header: &str) -> Option<&'static str> {
 
 fn parse(input: Input<'_>) -> Result<Values, ParseError> {
     let unit = unit_of(input.command);
+    let si = input.command.split_whitespace().any(|w| w == "--si");
+    let size = if si { units::size_si } else { units::size };
     let mut lines = lines(input.output);
     let (header_no, header) = lines
         .find(|(_, l)| l.split_whitespace().next() == Some("total"))
@@ -117,7 +119,7 @@ fn parse(input: Input<'_>) -> Result<Values, ParseError> {
             ));
         }
         for (column, text) in columns.iter().zip(&values) {
-            let bytes = units::size(text, unit)
+            let bytes = size(text, unit)
                 .ok_or_else(|| ParseError::at(no, format!("cannot read {text:?} as a size")))?;
             let name = column_name(column).unwrap_or("total");
             out.num(format!("{prefix}_{name}_bytes"), bytes);

@@ -2,6 +2,7 @@
 
 use crate::{Input, ParseError, Values};
 
+mod df;
 mod free;
 mod procfs;
 mod uptime;
@@ -25,6 +26,7 @@ impl Preset {
 }
 
 static PRESETS: &[Preset] = &[
+    df::PRESET,
     free::PRESET,
     uptime::PRESET,
     procfs::LOADAVG,
