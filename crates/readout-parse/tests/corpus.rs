@@ -101,6 +101,20 @@ const COVERAGE: &[Coverage] = &[
     cover("proc_loadavg", &["proc-loadavg"]),
     cover("proc_uptime", &["proc-uptime"]),
     cover("proc_meminfo", &["proc-meminfo"]),
+    Coverage {
+        preset: "vmstat",
+        dirs: &["vmstat"],
+        failures: &[
+            (
+                "jc-centos77-vmstat-d.txt",
+                "line 1: this is `vmstat -d` (disk statistics); the vmstat preset reads the default summary",
+            ),
+            (
+                "jc-centos77-vmstat-dt.txt",
+                "line 1: this is `vmstat -d` (disk statistics); the vmstat preset reads the default summary",
+            ),
+        ],
+    },
 ];
 
 #[test]
@@ -338,4 +352,57 @@ fn df_gnu_busybox_bsd_macos_aix() {
     assert!(close(fs(&v, "inodes_total", "/"), 1_310_720.0));
     assert!(close(fs(&v, "inodes_used", "/"), 107_407.0));
     assert!(!v.keys().any(|k| k.starts_with("fs_used_bytes")));
+}
+
+#[test]
+fn vmstat_linux_bsd_solaris_last_sample() {
+    let v = parse("vmstat", "vmstat", "jc-centos77-vmstat.txt").expect("parse");
+    expect!(v,
+        "procs_running" => 2.0, "swap_used_bytes" => 0.0, "mem_free_bytes" => 2_794_468.0 * KIB,
+        "mem_buffers_bytes" => 2108.0 * KIB, "mem_cache_bytes" => 741_208.0 * KIB,
+        "interrupts_per_s" => 29.0, "context_switches_per_s" => 57.0,
+        "cpu_idle_pct" => 99.0, "cpu_steal_pct" => 0.0,
+    );
+    // Several samples: the last one is the current second.
+    let v = parse("vmstat", "vmstat", "perf-tools-old-vmstat-1.txt").expect("parse");
+    let text =
+        std::fs::read_to_string(corpus().join("vmstat/perf-tools-old-vmstat-1.txt")).expect("file");
+    let last: Vec<f64> = text
+        .lines()
+        .last()
+        .expect("row")
+        .split_whitespace()
+        .map(|n| n.parse().expect("n"))
+        .collect();
+    expect!(v, "mem_free_bytes" => last[3] * KIB, "cpu_user_pct" => last[12], "cpu_system_pct" => last[13], "cpu_idle_pct" => last[14]);
+    assert!(
+        !v.contains_key("cpu_steal_pct"),
+        "old procs has no st column"
+    );
+    // -t: the timestamp columns are not values.
+    let v = parse("vmstat", "vmstat", "jc-centos77-vmstat-at-5-10.txt").expect("parse");
+    let text = std::fs::read_to_string(corpus().join("vmstat/jc-centos77-vmstat-at-5-10.txt"))
+        .expect("file");
+    let last: Vec<&str> = text
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .expect("row")
+        .split_whitespace()
+        .collect();
+    expect!(v, "mem_active_bytes" => last[5].parse::<f64>().expect("n") * KIB, "cpu_steal_pct" => last[16].parse::<f64>().expect("n"));
+    // FreeBSD: `sy` is syscalls under faults and system time under cpu.
+    let v = parse("vmstat", "vmstat", "facter2-freebsd-vmstat.txt").expect("parse");
+    expect!(v,
+        "procs_running" => 1.0, "mem_active_virtual_bytes" => 207_600.0 * KIB, "mem_free_bytes" => 656_640.0 * KIB,
+        "page_faults_per_s" => 10.0, "interrupts_per_s" => 51.0, "syscalls_per_s" => 164.0,
+        "context_switches_per_s" => 257.0, "cpu_system_pct" => 1.0, "cpu_idle_pct" => 99.0,
+    );
+    let v = parse("vmstat", "vmstat", "facter2-openbsd-vmstat.txt").expect("parse");
+    expect!(v, "interrupts_per_s" => 3.0, "syscalls_per_s" => 90.0, "cpu_idle_pct" => 100.0);
+    // Solaris: kthr, swap and free in KiB, disks skipped.
+    let v = parse("vmstat", "vmstat", "facter2-solaris-vmstat.txt").expect("parse");
+    expect!(v,
+        "swap_avail_bytes" => 1_154_552.0 * KIB, "mem_free_bytes" => 476_224.0 * KIB,
+        "page_faults_per_s" => 19.0, "interrupts_per_s" => 460.0, "syscalls_per_s" => 294.0, "cpu_user_pct" => 1.0,
+    );
 }

@@ -6,6 +6,7 @@ mod df;
 mod free;
 mod procfs;
 mod uptime;
+mod vmstat;
 
 /// One preset: its name, what it reads, and the variables it yields.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ static PRESETS: &[Preset] = &[
     procfs::LOADAVG,
     procfs::UPTIME,
     procfs::MEMINFO,
+    vmstat::PRESET,
 ];
 
 /// Every preset, by name.
