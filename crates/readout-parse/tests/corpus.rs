@@ -101,6 +101,7 @@ const COVERAGE: &[Coverage] = &[
     cover("proc_loadavg", &["proc-loadavg"]),
     cover("proc_uptime", &["proc-uptime"]),
     cover("proc_meminfo", &["proc-meminfo"]),
+    cover("ps", &["ps"]),
     Coverage {
         preset: "vmstat",
         dirs: &["vmstat"],
@@ -405,4 +406,61 @@ fn vmstat_linux_bsd_solaris_last_sample() {
         "swap_avail_bytes" => 1_154_552.0 * KIB, "mem_free_bytes" => 476_224.0 * KIB,
         "page_faults_per_s" => 19.0, "interrupts_per_s" => 460.0, "syscalls_per_s" => 294.0, "cpu_user_pct" => 1.0,
     );
+}
+
+fn text(values: &Values, name: &str) -> String {
+    match values.get(name) {
+        Some(Value::Text(t)) => t.clone(),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Column `i` of every row after the header, as numbers.
+fn column(dir: &str, file: &str, i: usize) -> Vec<f64> {
+    let text = std::fs::read_to_string(corpus().join(dir).join(file)).expect("file");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split_whitespace()
+                .nth(i)
+                .and_then(|n| n.parse().ok())
+                .expect("number")
+        })
+        .collect()
+}
+
+#[test]
+fn ps_linux_macos_custom_busybox() {
+    for file in ["jc-centos77-ps-axu.txt", "jc-osx10146-ps-axu.txt"] {
+        let v = parse("ps", "ps", file).expect("parse");
+        let cpu = column("ps", file, 2);
+        let rss = column("ps", file, 5);
+        let top = cpu.iter().copied().fold(0.0, f64::max);
+        expect!(v,
+            "procs_total" => cpu.len() as f64,
+            "cpu_pct_sum" => cpu.iter().sum::<f64>(),
+            "top_cpu_pct" => top,
+            "rss_bytes_sum" => rss.iter().sum::<f64>() * KIB,
+        );
+    }
+    let v = parse("ps", "ps", "jc-centos77-ps-axu.txt").expect("parse");
+    expect!(v, "procs_running" => 3.0, "procs_zombie" => 0.0, "top_mem_pct" => 0.7);
+    assert_eq!(text(&v, "top_mem_process"), "python2");
+    let v = parse("ps", "ps", "jc-osx10116-ps-axu.txt").expect("parse");
+    assert_eq!(text(&v, "top_cpu_process"), "codesign");
+    expect!(v, "top_cpu_pct" => 47.8, "procs_disk_sleep" => 16.0);
+    // ps -ef: no state or usage columns, just the count.
+    let v = parse("ps", "ps", "jc-ubuntu1804-ps-ef.txt").expect("parse");
+    assert_eq!(v.len(), 1);
+    expect!(v, "procs_total" => 172.0);
+    // axwo with two COMMAND columns: the first is the name.
+    let v = parse("ps", "ps", "monitoring-plugins-ps-axwo-debian.txt").expect("parse");
+    assert_eq!(text(&v, "top_cpu_process"), "avahi-daemon");
+    expect!(v, "top_cpu_pct" => 3.5, "procs_total" => 218.0);
+    let v = parse("ps", "ps", "monitoring-plugins-ps-axwo-darwin.txt").expect("parse");
+    expect!(v, "procs_zombie" => 1.0, "top_rss_bytes" => column("ps", "monitoring-plugins-ps-axwo-darwin.txt", 5).iter().copied().fold(0.0, f64::max) * KIB);
+    // BusyBox: PID Uid Gid State Command.
+    let v = parse("ps", "ps", "busybox-usage-example-ps.txt").expect("parse");
+    expect!(v, "procs_total" => 9.0, "procs_running" => 1.0, "procs_sleeping" => 8.0);
 }

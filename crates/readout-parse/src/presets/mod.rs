@@ -5,6 +5,7 @@ use crate::{Input, ParseError, Values};
 mod df;
 mod free;
 mod procfs;
+mod ps;
 mod uptime;
 mod vmstat;
 
@@ -33,6 +34,7 @@ static PRESETS: &[Preset] = &[
     procfs::LOADAVG,
     procfs::UPTIME,
     procfs::MEMINFO,
+    ps::PRESET,
     vmstat::PRESET,
 ];
 
