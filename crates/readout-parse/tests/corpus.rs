@@ -103,6 +103,15 @@ const COVERAGE: &[Coverage] = &[
     cover("proc_meminfo", &["proc-meminfo"]),
     cover("ps", &["ps"]),
     Coverage {
+        preset: "proc_stat",
+        dirs: &["proc-stat"],
+        failures: &[(
+            "jc-linux-proc-stat2.txt",
+            "line 10: a second \"cpu\" line; /proc/stat has one",
+        )],
+    },
+    cover("proc_net_dev", &["proc-net-dev"]),
+    Coverage {
         preset: "vmstat",
         dirs: &["vmstat"],
         failures: &[
@@ -463,4 +472,32 @@ fn ps_linux_macos_custom_busybox() {
     // BusyBox: PID Uid Gid State Command.
     let v = parse("ps", "ps", "busybox-usage-example-ps.txt").expect("parse");
     expect!(v, "procs_total" => 9.0, "procs_running" => 1.0, "procs_sleeping" => 8.0);
+}
+
+#[test]
+fn proc_stat_and_net_dev_counters() {
+    let v = parse("proc_stat", "proc-stat", "jc-linux-proc-stat.txt").expect("parse");
+    expect!(v,
+        "cpu_user_seconds_total" => 60.02, "cpu_idle_seconds_total" => 34_444.36, "cpu_softirq_seconds_total" => 11.74,
+        "cpu_system_seconds_total{cpu=\"1\"}" => 40.31, "cpu_count" => 2.0,
+        "context_switches_total" => 4_622_716.0, "boot_time_seconds" => 1_662_154_781.0, "interrupts_total" => 2_496_709.0,
+    );
+    let v = parse("proc_stat", "proc-stat", "sysstat-testsuite-root1.txt").expect("parse");
+    expect!(v, "cpu_nice_seconds_total" => 25_787.01, "cpu_iowait_seconds_total{cpu=\"0\"}" => 42.35);
+
+    let v = parse("proc_net_dev", "proc-net-dev", "prometheus-procfs.txt").expect("parse");
+    expect!(v,
+        "net_rx_bytes_total{iface=\"vethf345468\"}" => 648.0, "net_tx_packets_total{iface=\"vethf345468\"}" => 5.0,
+        "net_rx_bytes_total{iface=\"eth0\"}" => 874_354_587.0, "net_tx_bytes_total{iface=\"eth0\"}" => 563_352_563.0,
+    );
+    let v = parse(
+        "proc_net_dev",
+        "proc-net-dev",
+        "sysstat-testsuite-root1.txt",
+    )
+    .expect("parse");
+    expect!(v,
+        "net_rx_bytes_total{iface=\"virbr0-nic\"}" => 0.0, "net_rx_bytes_total{iface=\"enp6s0\"}" => 205_916_976.0,
+        "net_tx_bytes_total{iface=\"enp6s0\"}" => 10_811_120.0,
+    );
 }

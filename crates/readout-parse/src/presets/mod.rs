@@ -4,6 +4,8 @@ use crate::{Input, ParseError, Values};
 
 mod df;
 mod free;
+mod proc_net_dev;
+mod proc_stat;
 mod procfs;
 mod ps;
 mod uptime;
@@ -34,6 +36,8 @@ static PRESETS: &[Preset] = &[
     procfs::LOADAVG,
     procfs::UPTIME,
     procfs::MEMINFO,
+    proc_stat::PRESET,
+    proc_net_dev::PRESET,
     ps::PRESET,
     vmstat::PRESET,
 ];
