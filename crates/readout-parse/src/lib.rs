@@ -15,7 +15,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod extract;
 pub mod presets;
+pub mod table;
 pub mod units;
 
 /// A variable's value: a number (charted) or a text (shown, never charted).

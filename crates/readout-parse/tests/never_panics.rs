@@ -54,6 +54,20 @@ proptest! {
     }
 
     #[test]
+    fn extractors_never_panic(output in "(?s).{0,300}") {
+        let config = readout_parse::extract::ParserConfig::from_json(r#"{"table": {"columns": {"fixed_width": [0, 3, 50]}}, "variables": [
+            {"name": "a", "extract": {"from": "cell", "cell": "B2"}},
+            {"name": "b", "type": "base", "extract": {"from": "table", "row": {"regex": "."}, "column": {"header": "x"}}},
+            {"name": "c", "type": "celsius", "extract": {"from": "regex", "pattern": "(\\S+)"}},
+            {"name": "d", "type": "percent", "extract": {"from": "key", "key": "k"}},
+            {"name": "e", "extract": {"from": "json", "path": "$.a[0].b"}},
+            {"name": "f", "extract": {"from": "count", "what": "words"}},
+            {"name": "g", "type": "string", "extract": {"from": "whole"}}
+        ]}"#).expect("config");
+        let _ = config.extract_each(Input { command: "", output: &output });
+    }
+
+    #[test]
     fn unit_parsers_never_panic(text in "(?s).{0,40}") {
         let _ = units::number(&text);
         let _ = units::size(&text, 1024.0);

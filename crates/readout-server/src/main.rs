@@ -65,8 +65,12 @@ enum HostCommand {
 #[derive(Debug, Args)]
 struct ParseArgs {
     /// The preset to use (see --list-presets).
-    #[arg(long, required_unless_present = "list_presets")]
+    #[arg(long, required_unless_present_any = ["list_presets", "parser_config"], conflicts_with = "parser_config")]
     preset: Option<String>,
+    /// A parser configuration (JSON): a preset and/or variables taken from
+    /// table cells, regular expressions, keys, JSON paths or counts.
+    #[arg(long = "config", value_name = "FILE.json")]
+    parser_config: Option<PathBuf>,
     /// The command line that produced the output (flags such as `free -m`
     /// change what bare numbers mean); default: the preset's own command.
     #[arg(long)]
@@ -286,6 +290,7 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn parse(args: &ParseArgs) -> anyhow::Result<()> {
+    use readout_parse::extract::ParserConfig;
     use readout_parse::presets;
     if args.list_presets {
         for p in presets::all() {
@@ -296,11 +301,25 @@ fn parse(args: &ParseArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let name = args.preset.as_deref().unwrap_or_default();
-    let preset = presets::find(name).ok_or_else(|| {
-        let known: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
-        anyhow::anyhow!("unknown preset {name:?}; presets: {}", known.join(", "))
-    })?;
+    let config = match &args.parser_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            ParserConfig::from_json(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => {
+            let name = args.preset.clone().unwrap_or_default();
+            if presets::find(&name).is_none() {
+                let known: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
+                anyhow::bail!("unknown preset {name:?}; presets: {}", known.join(", "));
+            }
+            ParserConfig {
+                preset: Some(name),
+                ..ParserConfig::default()
+            }
+        }
+    };
     let bytes = match args.file.as_deref() {
         None => read_stdin()?,
         Some(path) if path.as_os_str() == "-" => read_stdin()?,
@@ -309,13 +328,16 @@ fn parse(args: &ParseArgs) -> anyhow::Result<()> {
         }
     };
     let output = String::from_utf8_lossy(&bytes);
-    let command = args.command.as_deref().unwrap_or(preset.command);
-    let values = preset
-        .parse(readout_parse::Input {
-            command,
-            output: &output,
-        })
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let preset_command = config
+        .preset
+        .as_deref()
+        .and_then(presets::find)
+        .map_or("", |p| p.command);
+    let command = args.command.as_deref().unwrap_or(preset_command);
+    let values = config.extract(readout_parse::Input {
+        command,
+        output: &output,
+    })?;
     println!("{}", serde_json::to_string_pretty(&values)?);
     Ok(())
 }

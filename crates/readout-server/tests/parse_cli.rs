@@ -50,12 +50,39 @@ Swap:          4095          39        4056\n";
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "readout: free: no header line starting with \"total\": is this `free` output?\n"
+        "readout: preset free: no header line starting with \"total\": is this `free` output?\n"
     );
     let out = readout(&["parse", "--preset", "loadavg"], b"");
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("unknown preset \"loadavg\"; presets: free, uptime")
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("parser.json");
+    std::fs::write(
+        &config,
+        r#"{"variables": [{"name": "used_kib", "extract": {"from": "table", "row": {"first_cell": "Mem:"}, "column": {"header": "used"}}}]}"#,
+    )
+    .expect("write");
+    let out = readout(&["parse", "--config", config.to_str().expect("path")], free);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(values, serde_json::json!({"used_kib": 2043.0}));
+    std::fs::write(
+        &config,
+        r#"{"variables": [{"name": "x", "extract": {"from": "cell", "cell": "A9"}}]}"#,
+    )
+    .expect("write");
+    let out = readout(&["parse", "--config", config.to_str().expect("path")], free);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "readout: x: no cell A9 (the table has 3 rows)\n"
     );
 
     let out = readout(&["parse", "--list-presets"], b"");
