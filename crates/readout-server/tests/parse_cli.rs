@@ -53,9 +53,14 @@ Swap:          4095          39        4056\n";
         "readout: preset free: no header line starting with \"total\": is this `free` output?\n"
     );
     let out = readout(&["parse", "--preset", "loadavg"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("unknown preset \"loadavg\"; presets: free, uptime")
+        err.starts_with("readout: unknown preset \"loadavg\"; presets: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("proc_loadavg"),
+        "the list names the right one: {err}"
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
