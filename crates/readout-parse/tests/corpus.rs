@@ -102,6 +102,8 @@ const COVERAGE: &[Coverage] = &[
     cover("proc_uptime", &["proc-uptime"]),
     cover("proc_meminfo", &["proc-meminfo"]),
     cover("ps", &["ps"]),
+    cover("prometheus", &["prometheus"]),
+    cover("influx", &["influx"]),
     Coverage {
         preset: "proc_stat",
         dirs: &["proc-stat"],
@@ -152,10 +154,13 @@ fn every_corpus_file_yields_variables_or_the_expected_error() {
                     None => {
                         let values =
                             result.unwrap_or_else(|e| panic!("{preset} on {dir}/{file}: {e}"));
+                        // OS presets never yield negatives; formats carry whatever
+                        // the exporter sent (a Wi-Fi signal in dBm).
+                        let format = matches!(*preset, "prometheus" | "influx");
                         for (name, value) in &values {
                             if let Value::Number(n) = value {
                                 assert!(
-                                    n.is_finite() && (*n >= 0.0 || name.contains("temp")),
+                                    n.is_finite() && (format || *n >= 0.0),
                                     "{dir}/{file}: {name} = {n}"
                                 );
                             }
@@ -500,4 +505,73 @@ fn proc_stat_and_net_dev_counters() {
         "net_rx_bytes_total{iface=\"virbr0-nic\"}" => 0.0, "net_rx_bytes_total{iface=\"enp6s0\"}" => 205_916_976.0,
         "net_tx_bytes_total{iface=\"enp6s0\"}" => 10_811_120.0,
     );
+}
+
+#[test]
+fn prometheus_every_finite_sample_becomes_a_variable() {
+    let mut files: Vec<String> = std::fs::read_dir(corpus().join("prometheus"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(corpus().join("prometheus").join(&file)).expect("file");
+        // Distinct series (the windows exporter exposes 14 twice).
+        let series: std::collections::HashSet<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter(|l| {
+                !(l.ends_with("Inf")
+                    || l.ends_with("NaN")
+                    || l.contains("Inf ")
+                    || l.contains("NaN "))
+            })
+            .map(|l| match l.rfind('}') {
+                Some(end) => &l[..=end],
+                None => l.split_whitespace().next().unwrap_or(l),
+            })
+            .collect();
+        let v = parse("prometheus", "prometheus", &file).expect("parse");
+        assert_eq!(v.len(), series.len(), "{file}: every series, once");
+    }
+    let v = parse(
+        "prometheus",
+        "prometheus",
+        "netdata-godplugin-coredns-1.7.0-some-load.txt",
+    )
+    .expect("parse");
+    expect!(v, "coredns_dns_requests_total{family=\"1\",proto=\"udp\",server=\"dns://:53\",type=\"A\",zone=\"coredns.io.\"}" => 2.0);
+    let v = parse(
+        "prometheus",
+        "prometheus",
+        "node_exporter-textfile-histogram.txt",
+    )
+    .expect("parse");
+    expect!(v, "prometheus_tsdb_compaction_chunk_range_bucket{le=\"+Inf\"}" => 1_691_853.0);
+}
+
+#[test]
+fn influx_fields_tags_and_types() {
+    let v = parse("influx", "influx", "telegraf-readme-processes-example.txt").expect("parse");
+    expect!(v, "processes_blocked" => 8.0, "processes_total_threads" => 687.0, "processes_sleeping" => 265.0);
+    assert_eq!(v.len(), 9);
+    let v = parse("influx", "influx", "telegraf-readme-disk-example.txt").expect("parse");
+    expect!(v, "disk_total{fstype=\"hfs\",mode=\"ro\",path=\"/\"}" => 499_088_621_568.0, "disk_used_percent{fstype=\"devfs\",mode=\"rw\",path=\"/dev\"}" => 100.0);
+    let v = parse(
+        "influx",
+        "influx",
+        "telegraf-temp-expected-no-timestamp.txt",
+    )
+    .expect("parse");
+    expect!(v, "temp_temp{sensor=\"nvme_sensor_2\"}" => 38.85);
+    let v = parse("influx", "influx", "telegraf-influxdb-1.11.5-stats.txt").expect("parse");
+    assert_eq!(
+        text(
+            &v,
+            "influxdb_build_version{url=\"http://127.0.0.1:36225/endpoint\"}"
+        ),
+        "v1.11.5"
+    );
+    expect!(v, "influxdb_system_uptime{url=\"http://127.0.0.1:36225/endpoint\"}" => 21_059.0);
 }

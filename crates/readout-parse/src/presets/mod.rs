@@ -4,9 +4,11 @@ use crate::{Input, ParseError, Values};
 
 mod df;
 mod free;
+mod influx;
 mod proc_net_dev;
 mod proc_stat;
 mod procfs;
+mod prometheus;
 mod ps;
 mod uptime;
 mod vmstat;
@@ -40,6 +42,8 @@ static PRESETS: &[Preset] = &[
     proc_net_dev::PRESET,
     ps::PRESET,
     vmstat::PRESET,
+    prometheus::PRESET,
+    influx::PRESET,
 ];
 
 /// Every preset, by name.
