@@ -32,12 +32,14 @@ pub enum Value {
 /// where one output yields a series per item: `fs_used_pct{mount="/"}`.
 pub type Values = BTreeMap<String, Value>;
 
-/// What a parser gets: the output, and the command line that produced it
-/// (flags such as `free -m` change the meaning of bare numbers).
-#[derive(Debug, Clone, Copy)]
+/// What a parser gets: the output, the command line that produced it
+/// (flags such as `free -m` change the meaning of bare numbers), and the
+/// exit status (a Nagios plugin's status is its exit code).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Input<'a> {
     pub command: &'a str,
     pub output: &'a str,
+    pub exit_code: Option<i32>,
 }
 
 /// Output a parser could not read.

@@ -48,6 +48,7 @@ fn parse(preset: &str, dir: &str, file: &str) -> Result<Values, readout_parse::P
     presets::find(preset).expect("preset").parse(Input {
         command: &command,
         output: &output,
+        exit_code: None,
     })
 }
 
@@ -104,6 +105,7 @@ const COVERAGE: &[Coverage] = &[
     cover("ps", &["ps"]),
     cover("prometheus", &["prometheus"]),
     cover("influx", &["influx"]),
+    cover("nagios", &["nagios"]),
     Coverage {
         preset: "proc_stat",
         dirs: &["proc-stat"],
@@ -574,4 +576,65 @@ fn influx_fields_tags_and_types() {
         "v1.11.5"
     );
     expect!(v, "influxdb_system_uptime{url=\"http://127.0.0.1:36225/endpoint\"}" => 21_059.0);
+}
+
+#[test]
+fn nagios_status_perfdata_thresholds_and_long_output() {
+    let v = parse("nagios", "nagios", "icinga2-docs-check_ping.txt").expect("parse");
+    expect!(v,
+        "status" => 0.0, "perf{label=\"rta\"}" => 0.012_445, "perf_warn{label=\"rta\"}" => 0.1,
+        "perf_crit{label=\"rta\"}" => 0.2, "perf{label=\"pl\"}" => 0.0, "perf_crit{label=\"pl\"}" => 15.0,
+    );
+    assert_eq!(text(&v, "perf_uom{label=\"rta\"}"), "ms");
+    assert_eq!(
+        text(&v, "status_text"),
+        "PING OK - Packet loss = 0%, RTA = 12.44 ms"
+    );
+    let v = parse("nagios", "nagios", "telegraf-check_load-ranges.txt").expect("parse");
+    expect!(v, "perf{label=\"load15\"}" => 0.05, "perf_warn{label=\"load5\"}" => 3.0);
+    assert_eq!(text(&v, "perf_warn_range{label=\"load1\"}"), "~:4");
+    assert_eq!(text(&v, "perf_crit_range{label=\"load1\"}"), "@0:6");
+    // The second perfdata block of long output, over several lines.
+    let v = parse(
+        "nagios",
+        "nagios",
+        "telegraf-nagios-pluginapi-disk-multiline.txt",
+    )
+    .expect("parse");
+    expect!(v,
+        "perf{label=\"/\"}" => 2643.0 * MIB, "perf{label=\"/boot\"}" => 68.0 * MIB,
+        "perf{label=\"/home\"}" => 69_357.0 * MIB, "perf_max{label=\"/var/log\"}" => 980.0 * MIB,
+    );
+    let v = parse(
+        "nagios",
+        "nagios",
+        "monitoring-plugins-check_procs-elapsed-critical.txt",
+    )
+    .expect("parse");
+    expect!(v, "status" => 2.0, "perf{label=\"procs_crit\"}" => 10.0);
+
+    // The exit code decides the status when there is one.
+    let output =
+        std::fs::read_to_string(corpus().join("nagios/monitoring-plugins-check_procs-ok.txt"))
+            .expect("file");
+    let nagios = presets::find("nagios").expect("preset");
+    let v = nagios
+        .parse(Input {
+            command: "check_procs",
+            output: &output,
+            exit_code: Some(1),
+        })
+        .expect("parse");
+    expect!(v, "status" => 1.0, "perf{label=\"procs\"}" => 95.0);
+    let e = nagios
+        .parse(Input {
+            command: "check_procs",
+            output: &output,
+            exit_code: Some(127),
+        })
+        .expect_err("127");
+    assert_eq!(
+        e.to_string(),
+        "exit code 127 is not a Nagios status (0 to 3)"
+    );
 }

@@ -29,7 +29,7 @@ proptest! {
     #[test]
     fn presets_never_panic_on_random_text(output in "(?s).{0,400}", command in "[a-z -]{0,12}") {
         for preset in presets::all() {
-            let _ = preset.parse(Input { command: &command, output: &output });
+            let _ = preset.parse(Input { command: &command, output: &output, exit_code: None });
         }
     }
 
@@ -47,7 +47,7 @@ proptest! {
         }
         let output = format!("{}{insert}{}", &original[..at], &original[at..]);
         for preset in presets::all() {
-            if let Ok(values) = preset.parse(Input { command: preset.command, output: &output }) {
+            if let Ok(values) = preset.parse(Input { command: preset.command, output: &output, exit_code: None }) {
                 prop_assert!(!values.is_empty());
             }
         }
@@ -64,7 +64,7 @@ proptest! {
             {"name": "f", "extract": {"from": "count", "what": "words"}},
             {"name": "g", "type": "string", "extract": {"from": "whole"}}
         ]}"#).expect("config");
-        let _ = config.extract_each(Input { command: "", output: &output });
+        let _ = config.extract_each(Input { command: "", output: &output, exit_code: None });
     }
 
     #[test]

@@ -75,6 +75,9 @@ struct ParseArgs {
     /// change what bare numbers mean); default: the preset's own command.
     #[arg(long)]
     command: Option<String>,
+    /// The command's exit status (a Nagios plugin's status is its exit code).
+    #[arg(long)]
+    exit_code: Option<i32>,
     /// List the presets and the variables each yields.
     #[arg(long)]
     list_presets: bool,
@@ -337,6 +340,7 @@ fn parse(args: &ParseArgs) -> anyhow::Result<()> {
     let values = config.extract(readout_parse::Input {
         command,
         output: &output,
+        exit_code: args.exit_code,
     })?;
     println!("{}", serde_json::to_string_pretty(&values)?);
     Ok(())

@@ -10,6 +10,7 @@ fn run(json: &str, output: &str) -> Result<Values, ParseError> {
     config(json).extract(Input {
         command: "",
         output,
+        exit_code: None,
     })
 }
 
@@ -119,7 +120,7 @@ fn errors_say_which_variable_and_why() {
     let each = config(
         r#"{"variables": [{"name": "bad", "extract": {"from": "cell", "cell": "Q1"}}, {"name": "good", "extract": {"from": "cell", "cell": "B2"}}]}"#,
     )
-    .extract_each(Input { command: "", output: FREE });
+    .extract_each(Input { command: "", output: FREE, exit_code: None });
     assert!(each[0].1.is_err());
     assert_eq!(each[1].1, Ok(Value::Number(3_861_332.0)));
 }

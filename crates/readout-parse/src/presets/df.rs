@@ -172,7 +172,11 @@ mod tests {
     use crate::{Input, Value};
 
     fn parse(command: &str, output: &str) -> Result<crate::Values, crate::ParseError> {
-        super::PRESET.parse(Input { command, output })
+        super::PRESET.parse(Input {
+            command,
+            output,
+            exit_code: None,
+        })
     }
 
     #[test]

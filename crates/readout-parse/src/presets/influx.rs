@@ -137,6 +137,7 @@ mod tests {
             .parse(Input {
                 command: "",
                 output: text,
+                exit_code: None,
             })
             .expect("parse");
         assert_eq!(
@@ -167,6 +168,7 @@ mod tests {
             .parse(Input {
                 command: "",
                 output: "m f=abc\n",
+                exit_code: None,
             })
             .expect_err("bad");
         assert_eq!(e.to_string(), "line 1: cannot read the value \"abc\" of f");

@@ -5,6 +5,7 @@ use crate::{Input, ParseError, Values};
 mod df;
 mod free;
 mod influx;
+mod nagios;
 mod proc_net_dev;
 mod proc_stat;
 mod procfs;
@@ -44,6 +45,7 @@ static PRESETS: &[Preset] = &[
     vmstat::PRESET,
     prometheus::PRESET,
     influx::PRESET,
+    nagios::PRESET,
 ];
 
 /// Every preset, by name.

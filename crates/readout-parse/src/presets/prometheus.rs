@@ -142,6 +142,7 @@ mod tests {
             .parse(Input {
                 command: "",
                 output: text,
+                exit_code: None,
             })
             .expect("parse");
         assert_eq!(
@@ -155,6 +156,7 @@ mod tests {
             .parse(Input {
                 command: "",
                 output: "ok 1\nx{a=\"1} 2\n",
+                exit_code: None,
             })
             .expect_err("bad");
         assert_eq!(
