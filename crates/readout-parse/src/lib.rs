@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod derive;
 pub mod extract;
 pub mod presets;
 pub mod table;

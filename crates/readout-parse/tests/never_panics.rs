@@ -75,3 +75,12 @@ proptest! {
         let _ = units::celsius(&text);
     }
 }
+
+proptest! {
+    #[test]
+    fn formulas_never_panic(text in "[-+*/() .0-9a-z_\\[\\]{}=\"]{0,80}") {
+        if let Ok(formula) = readout_parse::derive::Formula::parse(&text) {
+            let _ = formula.eval(&readout_parse::Values::new());
+        }
+    }
+}
