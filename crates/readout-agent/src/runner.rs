@@ -246,11 +246,18 @@ mod tests {
         assert_eq!(r.signal, Some(9));
         assert!(r.duration_ms < 5000, "took {} ms", r.duration_ms);
         let pid = std::fs::read_to_string(&pidfile).expect("child pid");
-        let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
-            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default()
-                .contains(") Z ");
-        assert!(!alive, "background child {pid} survived the timeout");
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let alive = || std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z "));
+        // SIGKILL is delivered asynchronously: wait for the death, bounded.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive() && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(
+            !alive(),
+            "background child {} survived the timeout",
+            pid.trim()
+        );
     }
 
     #[test]
