@@ -106,6 +106,9 @@ const COVERAGE: &[Coverage] = &[
     cover("prometheus", &["prometheus"]),
     cover("influx", &["influx"]),
     cover("nagios", &["nagios"]),
+    cover("nginx", &["nginx-status"]),
+    cover("redis", &["redis-info"]),
+    cover("vcgencmd", &["vcgencmd"]),
     Coverage {
         preset: "proc_stat",
         dirs: &["proc-stat"],
@@ -158,7 +161,7 @@ fn every_corpus_file_yields_variables_or_the_expected_error() {
                             result.unwrap_or_else(|e| panic!("{preset} on {dir}/{file}: {e}"));
                         // OS presets never yield negatives; formats carry whatever
                         // the exporter sent (a Wi-Fi signal in dBm).
-                        let format = matches!(*preset, "prometheus" | "influx");
+                        let format = matches!(*preset, "prometheus" | "influx" | "redis");
                         for (name, value) in &values {
                             if let Value::Number(n) = value {
                                 assert!(
@@ -637,4 +640,53 @@ fn nagios_status_perfdata_thresholds_and_long_output() {
         e.to_string(),
         "exit code 127 is not a Nagios status (0 to 3)"
     );
+}
+
+#[test]
+fn nginx_redis_vcgencmd() {
+    let v = parse("nginx", "nginx-status", "telegraf-nginx.txt").expect("parse");
+    expect!(v,
+        "nginx_active_connections" => 585.0, "nginx_accepts_total" => 85_340.0, "nginx_requests_total" => 35_085.0,
+        "nginx_reading" => 4.0, "nginx_writing" => 135.0, "nginx_waiting" => 446.0,
+    );
+    let v = parse("nginx", "nginx-status", "telegraf-tengine.txt").expect("parse");
+    expect!(v, "nginx_handled_total" => 8533.0, "nginx_request_time_total" => 1_546_565.864);
+
+    let v = parse(
+        "redis",
+        "redis-info",
+        "netdata-godplugin-redis-6.0.9-info-all.txt",
+    )
+    .expect("parse");
+    let text_of = |field: &str| {
+        let file = std::fs::read_to_string(
+            corpus().join("redis-info/netdata-godplugin-redis-6.0.9-info-all.txt"),
+        )
+        .expect("file");
+        file.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("{field}:"))
+                    .map(|s| s.trim().to_owned())
+            })
+            .expect("field")
+    };
+    expect!(v,
+        "connected_clients" => text_of("connected_clients").parse::<f64>().expect("n"),
+        "used_memory" => text_of("used_memory").parse::<f64>().expect("n"),
+        "info_unreadable_lines" => 0.0,
+    );
+    assert_eq!(text(&v, "redis_version"), "6.0.9");
+    let v = parse(
+        "redis",
+        "redis-info",
+        "netdata-godplugin-pika-3.4.0-info-all.txt",
+    )
+    .expect("parse");
+    // Pika's binlog line and its five "db0 Strings_keys=0, expires=0" lines.
+    expect!(v, "info_unreadable_lines" => 6.0, "uptime_in_seconds" => 72_089.0);
+    let v = parse("redis", "redis-info", "telegraf-redis6-darwin.txt").expect("parse");
+    expect!(v, "info_unreadable_lines" => 1.0);
+
+    let v = parse("vcgencmd", "vcgencmd", "archey4-measure_temp.txt").expect("parse");
+    expect!(v, "temp_celsius" => 42.8);
 }

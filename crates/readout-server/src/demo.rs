@@ -51,14 +51,14 @@ impl StoreTask for Demo {
                     tracing::error!(binary = %binary.display(), error = %e, "cannot start the agent");
                 }
             }
-            println!(
+            crate::say(&format!(
                 "\nReadout is running at {url}\n\
                  \x20 host {name:?} ({host_id}) reports this machine every minute; the first cycle is on its way.\n\
                  \x20 admin token: {}/admin-token\n\
                  \x20 try: curl -s -H \"Authorization: Bearer {admin_token}\" {url}/api/v1/hosts/{host_id}/outputs\n\
                  Stop with Ctrl-C.\n",
                 data_dir.display()
-            );
+            ));
         };
         let result = crate::serve::serve(db, &self.config, on_ready, shutdown_signal()).await;
         if let Some(mut child) = agent.lock().ok().and_then(|mut slot| slot.take()) {

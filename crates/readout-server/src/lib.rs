@@ -14,6 +14,14 @@ pub mod serve;
 pub mod state;
 pub mod store;
 
+/// Prints to standard output, ignoring a closed one: `readout demo | head`
+/// must not bring the server down.
+pub fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
 /// Milliseconds since the Unix epoch, the one time unit of the store.
 pub fn now_ms() -> i64 {
     let since = std::time::SystemTime::now()

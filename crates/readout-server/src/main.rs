@@ -169,7 +169,7 @@ impl StoreTask for Serve {
     type Output = ();
     async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
         let on_ready = |addr| {
-            println!("readout listening on {addr}");
+            readout_server::say(&format!("readout listening on {addr}"));
             tracing::info!(%addr, "listening");
         };
         readout_server::serve::serve(db, &self.0, on_ready, shutdown_signal()).await

@@ -22,14 +22,18 @@ fn readout_demo_shows_this_machine_within_a_minute() {
         .spawn()
         .expect("start readout demo");
     let stdout = demo.stdout.take().expect("stdout");
-    let mut url = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(rest) = line.strip_prefix("Readout is running at ") {
-            url = Some(rest.trim().to_owned());
-            break;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading to the end, as a terminal would.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Readout is running at ") {
+                let _ = tx.send(rest.trim().to_owned());
+            }
         }
-    }
-    let url = url.expect("the demo prints its URL");
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo prints its URL");
     let token = std::fs::read_to_string(data.path().join("admin-token")).expect("admin token");
     let get = |path: &str| -> Option<Value> {
         let mut response = support::http()

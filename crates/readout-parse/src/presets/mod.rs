@@ -11,6 +11,7 @@ mod proc_stat;
 mod procfs;
 mod prometheus;
 mod ps;
+mod services;
 mod uptime;
 mod vmstat;
 
@@ -46,6 +47,9 @@ static PRESETS: &[Preset] = &[
     prometheus::PRESET,
     influx::PRESET,
     nagios::PRESET,
+    services::NGINX,
+    services::REDIS,
+    services::VCGENCMD,
 ];
 
 /// Every preset, by name.
