@@ -137,6 +137,23 @@ pub enum CountWhat {
     Matches,
 }
 
+/// Checks a variable name: what formulas, dashboards and alerts refer to.
+pub fn check_variable_name(name: &str) -> Result<(), ParseError> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '{' | '}' | '=' | '"' | '.' | '-' | '/' | ':' | ',')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            "a name is 1 to 200 of A-Z, a-z, 0-9 and _ (labels as {key=\"value\"})",
+        ))
+    }
+}
+
 impl ParserConfig {
     /// Reads a config from JSON; errors name the field (`variables[2].extract`).
     pub fn from_json(text: &str) -> Result<Self, ParseError> {
@@ -155,17 +172,7 @@ impl ParserConfig {
         }
         for (i, v) in self.variables.iter().enumerate() {
             let at = |m: String| ParseError::new(format!("variables[{i}] ({}): {m}", v.name));
-            let ok_name = !v.name.is_empty()
-                && v.name.len() <= 200
-                && v.name.chars().all(|c| {
-                    c.is_ascii_alphanumeric()
-                        || matches!(c, '_' | '{' | '}' | '=' | '"' | '.' | '-' | '/' | ':')
-                });
-            if !ok_name {
-                return Err(at(
-                    "a name is 1 to 200 of A-Z, a-z, 0-9 and _ (labels as {key=\"value\"})".into(),
-                ));
-            }
+            check_variable_name(&v.name).map_err(|e| at(e.message))?;
             if !(v.base_unit.is_finite() && v.base_unit > 0.0) {
                 return Err(at(format!(
                     "base_unit {} must be a positive number",

@@ -17,6 +17,7 @@ use std::fmt;
 
 pub mod derive;
 pub mod extract;
+pub mod host;
 pub mod presets;
 pub mod table;
 pub mod units;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
 /// Everything `readout serve` can be told.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -33,6 +35,10 @@ pub struct Config {
     /// How long cycles and raw outputs are kept (the latest output of each
     /// command is always kept).
     pub history_days: u32,
+    /// How long variables are kept at full resolution.
+    pub points_days: u32,
+    /// How long the 5-minute and 1-hour roll-ups of variables are kept.
+    pub rollups_days: u32,
     /// The agent binary served to `install.sh`; empty means `readout-agent`
     /// next to this executable.
     pub agent_binary: Option<PathBuf>,
@@ -50,6 +56,8 @@ impl Default for Config {
             admin_token: String::new(),
             max_body_bytes: 8 * 1024 * 1024,
             history_days: 7,
+            points_days: 30,
+            rollups_days: 730,
             agent_binary: None,
         }
     }
@@ -75,6 +83,8 @@ impl std::fmt::Debug for Config {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("history_days", &self.history_days)
+            .field("points_days", &self.points_days)
+            .field("rollups_days", &self.rollups_days)
             .field("agent_binary", &self.agent_binary)
             .finish()
     }
@@ -124,8 +134,21 @@ impl Config {
                 self.max_body_bytes
             );
         }
-        if self.history_days == 0 {
-            bail!("history_days must be at least 1");
+        for (key, days) in [
+            ("history_days", self.history_days),
+            ("points_days", self.points_days),
+            ("rollups_days", self.rollups_days),
+        ] {
+            if days == 0 {
+                bail!("{key} must be at least 1");
+            }
+        }
+        if self.rollups_days < self.points_days {
+            bail!(
+                "rollups_days ({}) must be at least points_days ({}): roll-ups outlive the points they summarise",
+                self.rollups_days,
+                self.points_days
+            );
         }
         let url = &self.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
@@ -135,6 +158,16 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// What the pruner keeps, as of `now_ms`.
+    pub fn retention(&self, now_ms: i64) -> readout_storage::Retention {
+        let before = |days: u32| now_ms - i64::from(days) * DAY_MS;
+        readout_storage::Retention {
+            outputs_before_ms: before(self.history_days),
+            points_before_ms: before(self.points_days),
+            rollups_before_ms: before(self.rollups_days),
+        }
     }
 
     pub fn database_url(&self) -> String {

@@ -1,6 +1,6 @@
 //! Adding and removing hosts: shared by the CLI and the API.
 
-use readout_storage::{Database, Host, NewHost};
+use readout_storage::{Database, Host, NewHost, NewSource};
 use serde::Serialize;
 
 use crate::errors::ApiError;
@@ -25,13 +25,17 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The names of the default allowlist: a new host runs all of them.
-pub fn default_commands() -> Vec<String> {
-    readout_allowlist::parse(readout_allowlist::DEFAULT_ALLOWLIST.as_bytes())
-        .entries
-        .into_iter()
-        .map(|e| e.name)
-        .collect()
+/// The commands of the default allowlist, each with its preset: a new
+/// host runs all of them.
+pub fn default_sources() -> Vec<NewSource> {
+    let entries = readout_allowlist::parse(readout_allowlist::DEFAULT_ALLOWLIST.as_bytes()).entries;
+    let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+    crate::parsing::new_sources(
+        &names,
+        entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.command.as_str())),
+    )
 }
 
 pub async fn add<D: Database>(db: &D, name: &str, public_url: &str) -> Result<AddedHost, ApiError> {
@@ -50,7 +54,7 @@ pub async fn add<D: Database>(db: &D, name: &str, public_url: &str) -> Result<Ad
             name: name.to_owned(),
             key_hash: keys::hash_secret(&api_key),
             created_at_ms: crate::now_ms(),
-            commands: default_commands(),
+            sources: default_sources(),
         })
         .await?;
     let install_command = format!(

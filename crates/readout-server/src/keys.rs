@@ -17,8 +17,13 @@ fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
 
 /// A new host id, `h_` and 16 lowercase hex digits.
 pub fn new_host_id() -> anyhow::Result<String> {
+    new_id("h_")
+}
+
+/// A new id: `prefix` and 16 lowercase hex digits.
+pub fn new_id(prefix: &str) -> anyhow::Result<String> {
     let bytes: [u8; 8] = random_bytes()?;
-    Ok(format!("h_{}", hex(&bytes)))
+    Ok(format!("{prefix}{}", hex(&bytes)))
 }
 
 /// A new secret: `prefix` then 256 random bits, URL-safe.

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod hosts;
 pub mod ingest;
 pub mod keys;
+pub mod parsing;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -127,6 +127,10 @@ struct ConfigArgs {
     max_body_bytes: Option<usize>,
     #[arg(long, env = "READOUT_HISTORY_DAYS", global = true)]
     history_days: Option<u32>,
+    #[arg(long, env = "READOUT_POINTS_DAYS", global = true)]
+    points_days: Option<u32>,
+    #[arg(long, env = "READOUT_ROLLUPS_DAYS", global = true)]
+    rollups_days: Option<u32>,
     #[arg(long, env = "READOUT_AGENT_BINARY", global = true)]
     agent_binary: Option<PathBuf>,
 }
@@ -147,7 +151,9 @@ impl ConfigArgs {
             public_url,
             admin_token,
             max_body_bytes,
-            history_days
+            history_days,
+            points_days,
+            rollups_days
         );
         if self.tls_cert.is_some() {
             config.tls_cert = self.tls_cert;

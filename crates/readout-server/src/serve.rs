@@ -43,9 +43,11 @@ pub async fn serve<D: Database>(
             public_url: config.public_url(),
             agent_binary,
             limits: readout_proto::Limits::default(),
+            points_days: config.points_days,
+            history_days: config.history_days,
         }),
     };
-    let pruner = tokio::spawn(prune_loop(db, config.history_days));
+    let pruner = tokio::spawn(prune_loop(db, config.clone()));
     let app = crate::routes::router(state);
 
     match (&config.tls_cert, &config.tls_key) {
@@ -132,12 +134,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-async fn prune_loop<D: Database>(db: D, history_days: u32) {
-    let keep_ms = i64::from(history_days) * 24 * 3600 * 1000;
+async fn prune_loop<D: Database>(db: D, config: Config) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tick.tick().await;
-        match db.prune(crate::now_ms() - keep_ms).await {
+        match db.prune(config.retention(crate::now_ms())).await {
             Ok(0) => {}
             Ok(rows) => tracing::info!(rows, "pruned old history"),
             Err(e) => tracing::warn!(error = %e, "pruning old history failed"),

@@ -4,12 +4,19 @@
 //! PostgreSQL comes from `READOUT_TEST_POSTGRES_URL`, a URL of a role that
 //! may create databases; `scripts/test` starts the server and sets it.
 
+use readout_parse::Value;
+use readout_parse::extract::ParserConfig;
+use readout_parse::host::{CycleValues, Derived, DerivedSpec, VariableError};
 use readout_proto::{
     AgentInfo, AllowedCommand, AllowlistReport, CommandResult, CycleRequest, InvalidLine,
     RejectedName,
 };
+use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
-use readout_storage::{Database, DbError, IncomingCycle, NewHost, Stored};
+use readout_storage::{
+    Database, DbError, IncomingCycle, NewHost, NewSource, Reading, Retention, SampleRow, Stored,
+    Template,
+};
 use readout_storage_postgres::PostgresStore;
 use readout_storage_sqlite::SqliteStore;
 
@@ -63,6 +70,21 @@ fn cycle(
             }],
             spool_dropped: 2,
         },
+        parsed: CycleValues::default(),
+    }
+}
+
+fn source(name: &str) -> NewSource {
+    NewSource {
+        name: name.into(),
+        parser: None,
+    }
+}
+
+fn preset(name: &str) -> ParserConfig {
+    ParserConfig {
+        preset: Some(name.into()),
+        ..ParserConfig::default()
     }
 }
 
@@ -72,7 +94,13 @@ fn new_host(id: &str, name: &str) -> NewHost {
         name: name.into(),
         key_hash: vec![1, 2, 3],
         created_at_ms: 1_000,
-        commands: vec!["readout_free".into(), "readout_df".into()],
+        sources: vec![
+            NewSource {
+                name: "readout_free".into(),
+                parser: Some(preset("free")),
+            },
+            source("readout_df"),
+        ],
     }
 }
 
@@ -104,9 +132,9 @@ async fn story<D: Database>(db: D) {
     db.set_commands(
         "h_1",
         &[
-            "readout_uptime".into(),
-            "readout_free".into(),
-            "readout_free".into(),
+            source("readout_uptime"),
+            source("readout_free"),
+            source("readout_free"),
         ],
         2_000,
     )
@@ -120,6 +148,13 @@ async fn story<D: Database>(db: D) {
         db.set_commands("h_none", &[], 0).await,
         Err(DbError::NotFound)
     ));
+    let kept = db.data_sources("h_1").await.expect("sources");
+    assert_eq!(
+        kept[0].parser,
+        Some(preset("free")),
+        "a kept source keeps its parser"
+    );
+    assert_eq!(kept[1].parser, None);
 
     // Cycles: a batch with a duplicate inside it, then a resubmission.
     let first = cycle(
@@ -190,7 +225,7 @@ async fn story<D: Database>(db: D) {
     assert_eq!(db.recent_cycles("h_1", 1).await.expect("one").len(), 1);
 
     // Pruning keeps the latest output of each command, even when old.
-    let removed = db.prune(60_000).await.expect("prune");
+    let removed = db.prune(retention(60_000, 0, 0)).await.expect("prune");
     assert_eq!(removed, 3, "outputs of c0 and c1's free, and cycle c0");
     let latest = db.latest_outputs("h_1").await.expect("latest");
     assert_eq!(latest.len(), 2, "df1 survives: it is readout_df's latest");
@@ -231,14 +266,271 @@ async fn story<D: Database>(db: D) {
     assert_eq!(names, [("h_1".to_owned(), true), ("h_3".to_owned(), false)]);
 }
 
+fn retention(outputs: i64, points: i64, rollups: i64) -> Retention {
+    Retention {
+        outputs_before_ms: outputs,
+        points_before_ms: points,
+        rollups_before_ms: rollups,
+    }
+}
+
+/// A cycle of host `h_v` at `at_ms` whose parsed values are given.
+fn valued_cycle(id: &str, at_ms: i64, values: &[(&str, f64)]) -> IncomingCycle {
+    let mut c = cycle("h_v", id, at_ms, "1.0", vec![result("load", b"0.5")]);
+    for (name, v) in values {
+        c.parsed
+            .values
+            .insert((*name).into(), ("load".into(), Value::Number(*v)));
+    }
+    c.parsed.errors.insert(
+        "load".into(),
+        vec![VariableError {
+            variable: "broken".into(),
+            message: "line 2: no number".into(),
+        }],
+    );
+    c
+}
+
+const MIN: i64 = 60_000;
+const T0: i64 = 1_000 * RES_1H;
+
+/// Data sources with parsers, templates, derived variables, series with
+/// roll-ups, back-fill and retention.
+async fn variables_story<D: Database>(db: D) {
+    let mut host = new_host("h_v", "vars");
+    host.sources.clear();
+    db.create_host(&host).await.expect("create");
+
+    // Templates: applied to a host, edited once for all, deleted without
+    // leaving the host without a parser.
+    let template = Template {
+        id: "t_1".into(),
+        name: "load".into(),
+        command_name: "load".into(),
+        parser: preset("proc_loadavg"),
+        created_at_ms: 1,
+        updated_at_ms: 1,
+    };
+    db.put_template(&template).await.expect("template");
+    let twin = Template {
+        id: "t_2".into(),
+        ..template.clone()
+    };
+    assert!(matches!(
+        db.put_template(&twin).await,
+        Err(DbError::Conflict(_))
+    ));
+    db.apply_template("t_1", &["h_v".into()], 2)
+        .await
+        .expect("apply");
+    db.put_template(&Template {
+        parser: preset("uptime"),
+        updated_at_ms: 3,
+        ..template.clone()
+    })
+    .await
+    .expect("edit");
+    let sources = db.data_sources("h_v").await.expect("sources");
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].template_id.as_deref(), Some("t_1"));
+    assert_eq!(sources[0].parser, Some(preset("uptime")));
+    db.delete_template("t_1").await.expect("delete template");
+    let sources = db.data_sources("h_v").await.expect("sources");
+    assert_eq!(
+        (sources[0].template_id.as_deref(), sources[0].parser.clone()),
+        (None, Some(preset("uptime")))
+    );
+    assert!(matches!(
+        db.apply_template("t_1", &["h_v".into()], 4).await,
+        Err(DbError::NotFound)
+    ));
+    db.put_data_source("h_v", "load", Some(&preset("proc_loadavg")), None, 5)
+        .await
+        .expect("own parser");
+    assert!(matches!(
+        db.put_data_source("h_v", "load", None, Some("t_gone"), 5)
+            .await,
+        Err(DbError::NotFound)
+    ));
+    db.delete_data_source("h_v", "nothing")
+        .await
+        .expect_err("unknown source");
+
+    // Derived variables keep their order of creation.
+    let rate = Derived {
+        name: "load_rate".into(),
+        spec: DerivedSpec::RateOf("load_1".into()),
+    };
+    let double = Derived {
+        name: "double".into(),
+        spec: DerivedSpec::Formula("load_1 * 2".into()),
+    };
+    db.put_derived("h_v", &rate, 10).await.expect("derived");
+    db.put_derived("h_v", &double, 11).await.expect("derived");
+    assert_eq!(
+        db.derived("h_v").await.expect("list"),
+        [rate.clone(), double.clone()]
+    );
+    db.delete_derived("h_v", "double").await.expect("delete");
+    assert_eq!(db.derived("h_v").await.expect("list"), [rate]);
+
+    // Values every minute for two hours: load_1 = minute number.
+    let mut batch = Vec::new();
+    for m in 0..120 {
+        batch.push(valued_cycle(
+            &format!("v{m}"),
+            T0 + m * MIN,
+            &[("load_1", m as f64)],
+        ));
+    }
+    // A duplicate cycle must not count twice in the roll-ups.
+    batch.push(batch[5].clone());
+    db.store_cycles(&batch).await.expect("store");
+
+    let info = db.series_list("h_v").await.expect("variables");
+    assert_eq!(info.len(), 1);
+    assert_eq!(
+        (info[0].name.as_str(), info[0].source.as_str()),
+        ("load_1", "load")
+    );
+    assert_eq!(
+        (info[0].last_at_ms, info[0].last_value),
+        (T0 + 119 * MIN, Some(119.0))
+    );
+    assert_eq!(
+        db.readings_before("h_v", &["load_1".into(), "none".into()], T0 + 10 * MIN)
+            .await
+            .expect("readings"),
+        [(
+            "load_1".to_owned(),
+            Reading {
+                at_ms: T0 + 9 * MIN,
+                value: 9.0
+            }
+        )]
+    );
+    let recent = db.recent_cycles("h_v", 1).await.expect("recent");
+    assert_eq!(recent[0].results[0].parse_errors.0[0].variable, "broken");
+
+    // Raw: ten minutes, ten points.
+    let q = |from_ms, to_ms, max_points| Range {
+        from_ms,
+        to_ms,
+        max_points,
+    };
+    let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 10 * MIN, 100), 0)
+        .await
+        .expect("raw");
+    assert_eq!(raw.plan.source_res_ms, 0);
+    let values: Vec<f64> = raw.points.iter().map(|p| p.last).collect();
+    assert_eq!(values, (0..10).map(f64::from).collect::<Vec<_>>());
+
+    // Two hours in 24 points: 5-minute roll-ups.
+    let five = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 24), 0)
+        .await
+        .expect("5m");
+    assert_eq!(five.plan.source_res_ms, RES_5M);
+    assert_eq!(five.points.len(), 24);
+    let p = five.points[1];
+    assert_eq!(
+        (p.at_ms, p.min, p.max, p.avg, p.last, p.count),
+        (T0 + RES_5M, 5.0, 9.0, 7.0, 9.0, 5)
+    );
+
+    // A year in 500 points: hour roll-ups, two buckets hold everything.
+    let year = series::query(
+        &db,
+        "h_v",
+        "load_1",
+        q(T0 - 364 * 24 * RES_1H, T0 + RES_1H * 2, 500),
+        0,
+    )
+    .await
+    .expect("1h");
+    assert_eq!(year.plan.source_res_ms, RES_1H);
+    let total: i64 = year.points.iter().map(|p| p.count).sum();
+    assert_eq!(total, 120, "each value counted once");
+    assert_eq!(year.points.last().map(|p| p.max), Some(119.0));
+
+    // Back-fill replaces points and recomputes their buckets.
+    let fixed: Vec<SampleRow> = (5..10)
+        .map(|m| SampleRow {
+            source: "load".into(),
+            name: "load_1".into(),
+            at_ms: T0 + m * MIN,
+            value: Value::Number(100.0),
+        })
+        .collect();
+    assert_eq!(db.write_samples("h_v", &fixed).await.expect("backfill"), 5);
+    let five = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 24), 0)
+        .await
+        .expect("5m");
+    let p = five.points[1];
+    assert_eq!((p.min, p.max, p.avg, p.count), (100.0, 100.0, 100.0, 5));
+    let info = db.series_list("h_v").await.expect("variables");
+    assert_eq!(
+        info[0].last_value,
+        Some(119.0),
+        "older samples leave the latest"
+    );
+
+    // Raw outputs are stored compressed and read back exactly.
+    let big = "cpu  4705 150 1246 120113 0 0 13 0 0 0\n".repeat(500);
+    let mut c = cycle(
+        "h_v",
+        "big",
+        T0 + 200 * MIN,
+        "1.0",
+        vec![result("load", big.as_bytes())],
+    );
+    c.parsed = CycleValues::default();
+    db.store_cycles(&[c]).await.expect("big");
+    let out = db.output("h_v", "load", None).await.expect("latest");
+    assert_eq!(
+        (out.cycle_id.as_str(), out.output.len()),
+        ("big", big.len())
+    );
+    assert_eq!(out.output, big.as_bytes());
+    let v3 = db.output("h_v", "load", Some("v3")).await.expect("v3");
+    assert_eq!(
+        (v3.started_at_ms, v3.output.as_slice()),
+        (T0 + 3 * MIN, &b"0.5"[..])
+    );
+    let page = db
+        .outputs_between("h_v", "load", T0 + 10 * MIN, T0 + 20 * MIN, 4)
+        .await
+        .expect("page");
+    let starts: Vec<i64> = page.iter().map(|o| o.started_at_ms).collect();
+    assert_eq!(starts, (10..14).map(|m| T0 + m * MIN).collect::<Vec<_>>());
+
+    // Retention: points go first, roll-ups later.
+    db.prune(retention(0, T0 + 60 * MIN, 0))
+        .await
+        .expect("prune");
+    let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 200), 0)
+        .await
+        .expect("raw");
+    assert_eq!(raw.points.first().map(|p| p.at_ms), Some(T0 + 60 * MIN));
+    let five = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 24), 0)
+        .await
+        .expect("5m");
+    assert_eq!(five.points.len(), 24, "roll-ups outlive points");
+    db.prune(retention(0, T0 + 200 * MIN, T0 + 200 * MIN))
+        .await
+        .expect("prune all");
+    assert!(db.series_list("h_v").await.expect("variables").is_empty());
+}
+
 #[tokio::test]
 async fn storage_story_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("story.db").display());
     story(SqliteStore::open(&url).await.expect("open sqlite")).await;
+    variables_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(db.list_hosts().await.expect("list").len(), 2);
+    assert_eq!(db.list_hosts().await.expect("list").len(), 3);
 }
 
 #[tokio::test]
@@ -268,10 +560,11 @@ async fn storage_story_on_postgres() {
     let run = tokio::spawn(async move {
         let db = PostgresStore::open(&url).await.expect("open postgres");
         story(db.clone()).await;
+        variables_story(db.clone()).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");
-        assert_eq!(again.list_hosts().await.expect("list").len(), 2);
+        assert_eq!(again.list_hosts().await.expect("list").len(), 3);
         again.close().await;
     })
     .await;

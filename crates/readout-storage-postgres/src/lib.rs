@@ -40,4 +40,4 @@ impl PostgresStore {
     }
 }
 
-readout_storage::impl_sql_database!(PostgresStore);
+readout_storage::impl_sql_database!(PostgresStore, sqlx::Postgres);

@@ -41,4 +41,4 @@ impl SqliteStore {
     }
 }
 
-readout_storage::impl_sql_database!(SqliteStore);
+readout_storage::impl_sql_database!(SqliteStore, sqlx::Sqlite);

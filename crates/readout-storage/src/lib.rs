@@ -6,16 +6,23 @@
 
 use std::future::Future;
 
+pub mod codec;
 mod models;
+pub mod series;
 pub mod sql;
 
 // Backends expand `impl_sql_database!` with this crate's sqlx.
+pub use readout_parse;
 pub use sqlx;
 
 pub use models::{
-    CycleRow, Host, HostAuth, IncomingCycle, JsonText, NewHost, ResultRow, ResultSummary,
-    RunOutcome, StoredCycle, StoredOutput,
+    AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, Host, HostAuth, IncomingCycle,
+    JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention, RunOutcome,
+    SampleRow, SeriesInfo, StoredCycle, StoredOutput, Template, TemplateRow, json_text,
 };
+pub use readout_parse::derive::Reading;
+pub use readout_parse::extract::ParserConfig;
+pub use readout_parse::host::Derived;
 
 /// Errors a backend reports: handlers tell "not there" (404) from the rest.
 #[derive(Debug, thiserror::Error)]
@@ -64,12 +71,80 @@ pub trait Database: Clone + Send + Sync + 'static {
     /// Names of the commands the host runs (its data sources), sorted.
     fn commands(&self, host_id: &str) -> impl Future<Output = Result<Vec<String>, DbError>> + Send;
 
+    /// The host's data sources with their parsers, by name.
+    fn data_sources(
+        &self,
+        host_id: &str,
+    ) -> impl Future<Output = Result<Vec<DataSource>, DbError>> + Send;
+
+    /// Makes `sources` the host's commands: sources not listed go, new ones
+    /// are added with their parser, kept ones keep their parser.
     fn set_commands(
         &self,
         host_id: &str,
-        names: &[String],
+        sources: &[NewSource],
         at_ms: i64,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Creates or replaces one data source.
+    fn put_data_source(
+        &self,
+        host_id: &str,
+        name: &str,
+        parser: Option<&ParserConfig>,
+        template_id: Option<&str>,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn delete_data_source(
+        &self,
+        host_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn templates(&self) -> impl Future<Output = Result<Vec<Template>, DbError>> + Send;
+
+    fn template(&self, id: &str) -> impl Future<Output = Result<Template, DbError>> + Send;
+
+    /// Creates the template, or replaces the one with the same id.
+    fn put_template(&self, template: &Template)
+    -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Deletes a template; hosts using it keep a copy of its parser.
+    fn delete_template(&self, id: &str) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Points each host's data source for the template's command at it,
+    /// creating the data source where missing.
+    fn apply_template(
+        &self,
+        id: &str,
+        host_ids: &[String],
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The host's derived variables, in the order they are computed.
+    fn derived(&self, host_id: &str) -> impl Future<Output = Result<Vec<Derived>, DbError>> + Send;
+
+    fn put_derived(
+        &self,
+        host_id: &str,
+        derived: &Derived,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn delete_derived(
+        &self,
+        host_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The last reading of each named variable before `before_ms`.
+    fn readings_before(
+        &self,
+        host_id: &str,
+        names: &[String],
+        before_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(String, Reading)>, DbError>> + Send;
 
     /// Stores a batch of cycles in one transaction; returns, in order,
     /// whether each was new or a resubmission. Durable when it returns.
@@ -77,6 +152,51 @@ pub trait Database: Clone + Send + Sync + 'static {
         &self,
         batch: &[IncomingCycle],
     ) -> impl Future<Output = Result<Vec<Stored>, DbError>> + Send;
+
+    /// One output of a command: of the given cycle, or the latest.
+    fn output(
+        &self,
+        host_id: &str,
+        name: &str,
+        cycle_id: Option<&str>,
+    ) -> impl Future<Output = Result<StoredOutput, DbError>> + Send;
+
+    /// Outputs of a command that started in `[from_ms, to_ms)`, oldest
+    /// first, at most `limit`.
+    fn outputs_between(
+        &self,
+        host_id: &str,
+        name: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredOutput>, DbError>> + Send;
+
+    /// Writes values into the host's series, replacing points at the same
+    /// time, and recomputes the roll-ups they fall in (back-fill). Returns
+    /// the points written.
+    fn write_samples(
+        &self,
+        host_id: &str,
+        samples: &[SampleRow],
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// The host's variables with their latest values, by name.
+    fn series_list(
+        &self,
+        host_id: &str,
+    ) -> impl Future<Output = Result<Vec<SeriesInfo>, DbError>> + Send;
+
+    /// Raw points (`res_ms` 0) or roll-ups of one variable in
+    /// `[from_ms, to_ms)`, oldest first.
+    fn series_rows(
+        &self,
+        host_id: &str,
+        name: &str,
+        res_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Vec<AggRow>, DbError>> + Send;
 
     /// The latest output of every command of a host.
     fn latest_outputs(
@@ -91,7 +211,7 @@ pub trait Database: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredCycle>, DbError>> + Send;
 
-    /// Drops output history and cycles that started before `cutoff_ms`,
-    /// except the latest output of each command. Returns rows removed.
-    fn prune(&self, cutoff_ms: i64) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// Drops history older than the retention allows (the latest output of
+    /// each command stays). Returns rows removed.
+    fn prune(&self, retention: Retention) -> impl Future<Output = Result<u64, DbError>> + Send;
 }

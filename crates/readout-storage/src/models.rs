@@ -1,5 +1,10 @@
+use readout_parse::Value;
+use readout_parse::extract::ParserConfig;
+use readout_parse::host::{CycleValues, Derived, VariableError};
 use readout_proto::{AllowlistReport, CycleRequest, RejectedName};
 use serde::Serialize;
+
+use crate::DbError;
 
 /// A monitored machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -30,8 +35,139 @@ pub struct NewHost {
     pub name: String,
     pub key_hash: Vec<u8>,
     pub created_at_ms: i64,
-    /// Initial data sources (command names).
-    pub commands: Vec<String>,
+    /// Initial data sources.
+    pub sources: Vec<NewSource>,
+}
+
+/// A data source to create: a command name and, when one fits, its parser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSource {
+    pub name: String,
+    pub parser: Option<ParserConfig>,
+}
+
+/// A command a host runs and how its output is read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSource {
+    pub name: String,
+    /// What reads the output: the template's parser when a template is set.
+    pub parser: Option<ParserConfig>,
+    pub template_id: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DataSourceRow {
+    pub command_name: String,
+    pub parser_json: Option<String>,
+    pub template_id: Option<String>,
+    pub created_at_ms: i64,
+}
+
+impl TryFrom<DataSourceRow> for DataSource {
+    type Error = DbError;
+    fn try_from(row: DataSourceRow) -> Result<Self, DbError> {
+        Ok(Self {
+            parser: row.parser_json.as_deref().map(parse_json).transpose()?,
+            name: row.command_name,
+            template_id: row.template_id,
+            created_at_ms: row.created_at_ms,
+        })
+    }
+}
+
+/// A parser shared by many hosts: applying it points their data source
+/// for `command_name` at it, so one edit reaches them all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub command_name: String,
+    pub parser: ParserConfig,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: String,
+    pub name: String,
+    pub command_name: String,
+    pub parser_json: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl TryFrom<TemplateRow> for Template {
+    type Error = DbError;
+    fn try_from(row: TemplateRow) -> Result<Self, DbError> {
+        Ok(Self {
+            parser: parse_json(&row.parser_json)?,
+            id: row.id,
+            name: row.name,
+            command_name: row.command_name,
+            created_at_ms: row.created_at_ms,
+            updated_at_ms: row.updated_at_ms,
+        })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DerivedRow {
+    pub spec_json: String,
+}
+
+impl TryFrom<DerivedRow> for Derived {
+    type Error = DbError;
+    fn try_from(row: DerivedRow) -> Result<Self, DbError> {
+        parse_json(&row.spec_json)
+    }
+}
+
+/// A variable of a host and its latest value.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SeriesInfo {
+    pub name: String,
+    /// The data source (command name) or `derived`.
+    pub source: String,
+    pub last_at_ms: i64,
+    pub last_value: Option<f64>,
+    pub last_text: Option<String>,
+}
+
+/// Stored points or roll-up buckets of a series, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct AggRow {
+    pub at_ms: i64,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: i64,
+    pub last: f64,
+}
+
+/// A value to write into a host's series (back-fill).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleRow {
+    pub source: String,
+    pub name: String,
+    pub at_ms: i64,
+    pub value: Value,
+}
+
+/// How long each kind of history is kept: rows older than these go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Raw output (the latest of each command is always kept).
+    pub outputs_before_ms: i64,
+    /// Full-resolution points.
+    pub points_before_ms: i64,
+    /// 5-minute and 1-hour roll-ups.
+    pub rollups_before_ms: i64,
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Corrupt(format!("{e} in {text:?}")))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,6 +183,8 @@ pub struct IncomingCycle {
     pub host_id: String,
     pub received_at_ms: i64,
     pub cycle: CycleRequest,
+    /// The variables parsed from it, stored in the same transaction.
+    pub parsed: CycleValues,
 }
 
 /// How one run of a command ended.
@@ -59,15 +197,39 @@ pub struct RunOutcome {
     pub truncated: bool,
 }
 
-/// The latest output of one command.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// One stored output of a command, decompressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOutput {
+    pub name: String,
+    pub cycle_id: String,
+    pub started_at_ms: i64,
+    pub outcome: RunOutcome,
+    pub output: Vec<u8>,
+}
+
+/// [`StoredOutput`] as the row holds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutputRow {
     pub name: String,
     pub cycle_id: String,
     pub started_at_ms: i64,
     #[sqlx(flatten)]
     pub outcome: RunOutcome,
     pub output: Vec<u8>,
+    pub output_encoding: i32,
+}
+
+impl TryFrom<OutputRow> for StoredOutput {
+    type Error = DbError;
+    fn try_from(row: OutputRow) -> Result<Self, DbError> {
+        Ok(Self {
+            output: crate::codec::decode(row.output, row.output_encoding)?,
+            name: row.name,
+            cycle_id: row.cycle_id,
+            started_at_ms: row.started_at_ms,
+            outcome: row.outcome,
+        })
+    }
 }
 
 /// One stored cycle with a summary of each command it ran.
@@ -81,6 +243,8 @@ pub struct StoredCycle {
     pub spool_dropped: i64,
     pub rejected: Vec<RejectedName>,
     pub results: Vec<ResultSummary>,
+    /// Derived variables that could not be computed.
+    pub derived_errors: Vec<VariableError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -90,6 +254,9 @@ pub struct ResultSummary {
     #[sqlx(flatten)]
     pub outcome: RunOutcome,
     pub output_bytes: i64,
+    /// Variables of this command's parser that could not be read.
+    #[sqlx(try_from = "String", rename = "parse_errors_json")]
+    pub parse_errors: JsonText<Vec<VariableError>>,
 }
 
 /// A value kept as JSON text, so every backend stores it the same way.
@@ -116,6 +283,8 @@ pub struct CycleRow {
     pub spool_dropped: i64,
     #[sqlx(try_from = "String", rename = "rejected_json")]
     pub rejected: JsonText<Vec<RejectedName>>,
+    #[sqlx(try_from = "String", rename = "derived_errors_json")]
+    pub derived_errors: JsonText<Vec<VariableError>>,
 }
 
 /// A result summary with the row id of the cycle it belongs to.
@@ -145,6 +314,7 @@ impl StoredCycle {
                 agent_version: c.agent_version,
                 spool_dropped: c.spool_dropped,
                 rejected: c.rejected.0,
+                derived_errors: c.derived_errors.0,
             })
             .collect()
     }
@@ -159,9 +329,33 @@ impl IncomingCycle {
     pub fn rejected_json(&self) -> String {
         json_text(&self.cycle.rejected)
     }
+
+    /// What the parsers of command `name` could not read, as stored JSON.
+    pub fn parse_errors_json(&self, name: &str) -> String {
+        json_text(
+            &self
+                .parsed
+                .errors
+                .get(name)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        )
+    }
+
+    pub fn derived_errors_json(&self) -> String {
+        json_text(
+            &self
+                .parsed
+                .errors
+                .get(readout_parse::host::DERIVED_SOURCE)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        )
+    }
 }
 
-fn json_text<T: Serialize>(value: &T) -> String {
+/// A value as the JSON text the stores keep.
+pub fn json_text<T: Serialize>(value: &T) -> String {
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

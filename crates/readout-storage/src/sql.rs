@@ -13,10 +13,146 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
     last_seen_at_ms, last_cycle_at_ms, agent_version, agent_hostname, agent_os, agent_arch, \
     allowlist_json FROM hosts";
 
-/// Implements [`crate::Database`] for a struct with a `pool: sqlx::Pool<_>`.
+/// Columns of [`crate::OutputRow`], for `FROM command_results r JOIN cycles c`.
+pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
+    r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
+
+/// Adds one value to a roll-up bucket (`$1` series, `$2` resolution,
+/// `$3` bucket, `$4` value, `$5` time).
+pub const ROLLUP_ADD: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, \
+    last, last_at_ms) VALUES ($1, $2, $3, $4, $4, $4, 1, $4, $5) \
+    ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET \
+    min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END, \
+    max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END, \
+    sum = rollups.sum + excluded.sum, count = rollups.count + excluded.count, \
+    last = CASE WHEN excluded.last_at_ms >= rollups.last_at_ms THEN excluded.last ELSE rollups.last END, \
+    last_at_ms = CASE WHEN excluded.last_at_ms >= rollups.last_at_ms THEN excluded.last_at_ms \
+    ELSE rollups.last_at_ms END";
+
+/// Sets a roll-up bucket to recomputed figures.
+pub const ROLLUP_SET: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, \
+    last, last_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+    ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET min = excluded.min, max = excluded.max, \
+    sum = excluded.sum, count = excluded.count, last = excluded.last, last_at_ms = excluded.last_at_ms";
+
+/// Creates a series or moves its latest value forward; returns its id.
+pub const SERIES_UPSERT: &str = "INSERT INTO series (host_id, name, source, last_at_ms, last_value, \
+    last_text) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id, name) DO UPDATE SET \
+    source = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.source ELSE series.source END, \
+    last_value = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_value \
+    ELSE series.last_value END, \
+    last_text = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_text \
+    ELSE series.last_text END, \
+    last_at_ms = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_at_ms \
+    ELSE series.last_at_ms END \
+    RETURNING id";
+
+/// Implements [`crate::Database`] for a struct with a `pool: sqlx::Pool<$db>`.
 #[macro_export]
 macro_rules! impl_sql_database {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Upserts the series of `name`; returns its id.
+            async fn upsert_series(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                host_id: &str,
+                source: &str,
+                name: &str,
+                at_ms: i64,
+                value: &$crate::readout_parse::Value,
+            ) -> Result<i64, $crate::DbError> {
+                let (number, text) = match value {
+                    $crate::readout_parse::Value::Number(n) => (Some(*n), None),
+                    $crate::readout_parse::Value::Text(t) => (None, Some(t.as_str())),
+                };
+                Ok($crate::sqlx::query_scalar($crate::sql::SERIES_UPSERT)
+                    .bind(host_id)
+                    .bind(name)
+                    .bind(source)
+                    .bind(at_ms)
+                    .bind(number)
+                    .bind(text)
+                    .fetch_one(&mut **tx)
+                    .await?)
+            }
+
+            /// Stores the values parsed from one new cycle.
+            async fn store_values(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                host_id: &str,
+                at_ms: i64,
+                parsed: &$crate::readout_parse::host::CycleValues,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                for (name, (source, value)) in &parsed.values {
+                    let id = Self::upsert_series(tx, host_id, source, name, at_ms, value).await?;
+                    let $crate::readout_parse::Value::Number(n) = value else {
+                        continue;
+                    };
+                    let added = sqlx::query(
+                        "INSERT INTO points (series_id, at_ms, value) VALUES ($1, $2, $3) \
+                         ON CONFLICT (series_id, at_ms) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(at_ms)
+                    .bind(*n)
+                    .execute(&mut **tx)
+                    .await?;
+                    // A point seen before must not count twice in its buckets.
+                    if added.rows_affected() == 0 {
+                        continue;
+                    }
+                    for res in $crate::series::RESOLUTIONS {
+                        sqlx::query($crate::sql::ROLLUP_ADD)
+                            .bind(id)
+                            .bind(res)
+                            .bind($crate::series::bucket_start(at_ms, res))
+                            .bind(*n)
+                            .bind(at_ms)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+
+            /// Recomputes one roll-up bucket from the raw points.
+            async fn recompute_rollup(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                series_id: i64,
+                res: i64,
+                bucket: i64,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let points: Vec<(i64, f64)> = sqlx::query_as(
+                    "SELECT at_ms, value FROM points WHERE series_id = $1 AND at_ms >= $2 \
+                     AND at_ms < $3 ORDER BY at_ms",
+                )
+                .bind(series_id)
+                .bind(bucket)
+                .bind(bucket + res)
+                .fetch_all(&mut **tx)
+                .await?;
+                let Some(agg) = $crate::series::aggregate(bucket, &points) else {
+                    return Ok(());
+                };
+                let last_at = points.last().map_or(bucket, |p| p.0);
+                sqlx::query($crate::sql::ROLLUP_SET)
+                    .bind(series_id)
+                    .bind(res)
+                    .bind(bucket)
+                    .bind(agg.min)
+                    .bind(agg.max)
+                    .bind(agg.sum)
+                    .bind(agg.count)
+                    .bind(agg.last)
+                    .bind(last_at)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+        }
+
         impl $crate::Database for $store {
             async fn create_host(
                 &self,
@@ -39,13 +175,15 @@ macro_rules! impl_sql_database {
                     }
                     _ => $crate::DbError::Other(e),
                 })?;
-                for name in &host.commands {
+                for source in &host.sources {
                     sqlx::query(
-                        "INSERT INTO data_sources (host_id, command_name, created_at_ms) VALUES ($1, $2, $3)",
+                        "INSERT INTO data_sources (host_id, command_name, created_at_ms, parser_json) \
+                         VALUES ($1, $2, $3, $4)",
                     )
                     .bind(&host.id)
-                    .bind(name)
+                    .bind(&source.name)
                     .bind(host.created_at_ms)
+                    .bind(source.parser.as_ref().map($crate::json_text))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -127,10 +265,26 @@ macro_rules! impl_sql_database {
                 .await?)
             }
 
+            async fn data_sources(
+                &self,
+                host_id: &str,
+            ) -> Result<Vec<$crate::DataSource>, $crate::DbError> {
+                let rows: Vec<$crate::DataSourceRow> = $crate::sqlx::query_as(
+                    "SELECT d.command_name, COALESCE(t.parser_json, d.parser_json) AS parser_json, \
+                     d.template_id, d.created_at_ms FROM data_sources d \
+                     LEFT JOIN templates t ON t.id = d.template_id \
+                     WHERE d.host_id = $1 ORDER BY d.command_name",
+                )
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn set_commands(
                 &self,
                 host_id: &str,
-                names: &[String],
+                sources: &[$crate::NewSource],
                 at_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
@@ -142,23 +296,257 @@ macro_rules! impl_sql_database {
                 if exists.is_none() {
                     return Err($crate::DbError::NotFound);
                 }
-                sqlx::query("DELETE FROM data_sources WHERE host_id = $1")
-                    .bind(host_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for name in names {
+                let current: Vec<String> =
+                    sqlx::query_scalar("SELECT command_name FROM data_sources WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for name in current {
+                    if !sources.iter().any(|s| s.name == name) {
+                        sqlx::query("DELETE FROM data_sources WHERE host_id = $1 AND command_name = $2")
+                            .bind(host_id)
+                            .bind(&name)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for source in sources {
                     sqlx::query(
-                        "INSERT INTO data_sources (host_id, command_name, created_at_ms) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
+                        "INSERT INTO data_sources (host_id, command_name, created_at_ms, parser_json) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                     )
                     .bind(host_id)
-                    .bind(name)
+                    .bind(&source.name)
                     .bind(at_ms)
+                    .bind(source.parser.as_ref().map($crate::json_text))
                     .execute(&mut *tx)
                     .await?;
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn put_data_source(
+                &self,
+                host_id: &str,
+                name: &str,
+                parser: Option<&$crate::ParserConfig>,
+                template_id: Option<&str>,
+                at_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                if let Some(id) = template_id {
+                    self.template(id).await?;
+                }
+                $crate::sqlx::query(
+                    "INSERT INTO data_sources (host_id, command_name, created_at_ms, parser_json, template_id) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, command_name) DO UPDATE SET \
+                     parser_json = excluded.parser_json, template_id = excluded.template_id",
+                )
+                .bind(host_id)
+                .bind(name)
+                .bind(at_ms)
+                .bind(parser.map($crate::json_text))
+                .bind(template_id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match &e {
+                    $crate::sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                        $crate::DbError::NotFound
+                    }
+                    _ => $crate::DbError::Other(e),
+                })?;
+                Ok(())
+            }
+
+            async fn delete_data_source(&self, host_id: &str, name: &str) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query(
+                    "DELETE FROM data_sources WHERE host_id = $1 AND command_name = $2",
+                )
+                .bind(host_id)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::DbError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn templates(&self) -> Result<Vec<$crate::Template>, $crate::DbError> {
+                let rows: Vec<$crate::TemplateRow> = $crate::sqlx::query_as(
+                    "SELECT id, name, command_name, parser_json, created_at_ms, updated_at_ms \
+                     FROM templates ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn template(&self, id: &str) -> Result<$crate::Template, $crate::DbError> {
+                let row: $crate::TemplateRow = $crate::sqlx::query_as(
+                    "SELECT id, name, command_name, parser_json, created_at_ms, updated_at_ms \
+                     FROM templates WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or($crate::DbError::NotFound)?;
+                row.try_into()
+            }
+
+            async fn put_template(&self, t: &$crate::Template) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO templates (id, name, command_name, parser_json, created_at_ms, updated_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     command_name = excluded.command_name, parser_json = excluded.parser_json, \
+                     updated_at_ms = excluded.updated_at_ms",
+                )
+                .bind(&t.id)
+                .bind(&t.name)
+                .bind(&t.command_name)
+                .bind($crate::json_text(&t.parser))
+                .bind(t.created_at_ms)
+                .bind(t.updated_at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match &e {
+                    $crate::sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        $crate::DbError::Conflict(format!("a template named {:?} already exists", t.name))
+                    }
+                    _ => $crate::DbError::Other(e),
+                })?;
+                Ok(())
+            }
+
+            async fn delete_template(&self, id: &str) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE data_sources SET parser_json = (SELECT parser_json FROM templates WHERE id = $1), \
+                     template_id = NULL WHERE template_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query("DELETE FROM templates WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::DbError::NotFound);
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn apply_template(
+                &self,
+                id: &str,
+                host_ids: &[String],
+                at_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let template = self.template(id).await?;
+                let mut tx = self.pool.begin().await?;
+                for host_id in host_ids {
+                    let exists: Option<String> =
+                        sqlx::query_scalar("SELECT id FROM hosts WHERE id = $1")
+                            .bind(host_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if exists.is_none() {
+                        return Err($crate::DbError::NotFound);
+                    }
+                    sqlx::query(
+                        "INSERT INTO data_sources (host_id, command_name, created_at_ms, template_id) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (host_id, command_name) DO UPDATE SET \
+                         template_id = excluded.template_id",
+                    )
+                    .bind(host_id)
+                    .bind(&template.command_name)
+                    .bind(at_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn derived(&self, host_id: &str) -> Result<Vec<$crate::Derived>, $crate::DbError> {
+                let rows: Vec<$crate::DerivedRow> = $crate::sqlx::query_as(
+                    "SELECT spec_json FROM derived_variables WHERE host_id = $1 \
+                     ORDER BY created_at_ms, name",
+                )
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn put_derived(
+                &self,
+                host_id: &str,
+                derived: &$crate::Derived,
+                at_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO derived_variables (host_id, name, spec_json, created_at_ms) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (host_id, name) DO UPDATE SET \
+                     spec_json = excluded.spec_json",
+                )
+                .bind(host_id)
+                .bind(&derived.name)
+                .bind($crate::json_text(derived))
+                .bind(at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match &e {
+                    $crate::sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                        $crate::DbError::NotFound
+                    }
+                    _ => $crate::DbError::Other(e),
+                })?;
+                Ok(())
+            }
+
+            async fn delete_derived(&self, host_id: &str, name: &str) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query(
+                    "DELETE FROM derived_variables WHERE host_id = $1 AND name = $2",
+                )
+                .bind(host_id)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::DbError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn readings_before(
+                &self,
+                host_id: &str,
+                names: &[String],
+                before_ms: i64,
+            ) -> Result<Vec<(String, $crate::Reading)>, $crate::DbError> {
+                let mut out = Vec::new();
+                for name in names {
+                    let row: Option<(i64, f64)> = $crate::sqlx::query_as(
+                        "SELECT p.at_ms, p.value FROM points p JOIN series s ON s.id = p.series_id \
+                         WHERE s.host_id = $1 AND s.name = $2 AND p.at_ms < $3 \
+                         ORDER BY p.at_ms DESC LIMIT 1",
+                    )
+                    .bind(host_id)
+                    .bind(name)
+                    .bind(before_ms)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some((at_ms, value)) = row {
+                        out.push((name.clone(), $crate::Reading { at_ms, value }));
+                    }
+                }
+                Ok(out)
             }
 
             async fn store_cycles(
@@ -173,7 +561,8 @@ macro_rules! impl_sql_database {
                     let c = &inc.cycle;
                     let pk: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO cycles (host_id, cycle_id, started_at_ms, received_at_ms, duration_ms, \
-                         agent_version, spool_dropped, rejected_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         agent_version, spool_dropped, rejected_json, derived_errors_json) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                          ON CONFLICT (host_id, cycle_id) DO NOTHING RETURNING id",
                     )
                     .bind(&inc.host_id)
@@ -184,6 +573,7 @@ macro_rules! impl_sql_database {
                     .bind(&c.agent.version)
                     .bind(to_i64(c.spool_dropped))
                     .bind(inc.rejected_json())
+                    .bind(inc.derived_errors_json())
                     .fetch_optional(&mut *tx)
                     .await?;
                     let Some(pk) = pk else {
@@ -191,10 +581,12 @@ macro_rules! impl_sql_database {
                         continue;
                     };
                     for r in &c.results {
+                        let (output, encoding) = $crate::codec::encode(&r.output);
                         sqlx::query(
                             "INSERT INTO command_results (cycle_pk, host_id, name, started_at_ms, duration_ms, \
-                             exit_code, signal, timed_out, truncated, output) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                             exit_code, signal, timed_out, truncated, output, output_encoding, output_bytes, \
+                             parse_errors_json) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(pk)
                         .bind(&inc.host_id)
@@ -205,10 +597,14 @@ macro_rules! impl_sql_database {
                         .bind(r.signal)
                         .bind(r.timed_out)
                         .bind(r.truncated)
-                        .bind(&r.output)
+                        .bind(output)
+                        .bind(encoding)
+                        .bind(to_i64(r.output.len() as u64))
+                        .bind(inc.parse_errors_json(&r.name))
                         .execute(&mut *tx)
                         .await?;
                     }
+                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, &inc.parsed).await?;
                     sqlx::query(
                         "UPDATE hosts SET last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $2 \
                          THEN $2 ELSE last_seen_at_ms END WHERE id = $1",
@@ -244,20 +640,145 @@ macro_rules! impl_sql_database {
                 &self,
                 host_id: &str,
             ) -> Result<Vec<$crate::StoredOutput>, $crate::DbError> {
-                let mut rows: Vec<$crate::StoredOutput> = $crate::sqlx::query_as(
-                    "SELECT r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, r.signal, \
-                     r.timed_out, r.truncated, r.output \
+                let mut rows: Vec<$crate::OutputRow> = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                    "SELECT {} \
                      FROM (SELECT name, MAX(started_at_ms) AS latest FROM command_results \
                        WHERE host_id = $1 GROUP BY name) m \
                      CROSS JOIN command_results r JOIN cycles c ON c.id = r.cycle_pk \
                      WHERE r.host_id = $1 AND r.name = m.name AND r.started_at_ms = m.latest \
                      ORDER BY r.name, r.id DESC",
-                )
+                    $crate::sql::OUTPUT_COLUMNS
+                )))
                 .bind(host_id)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.dedup_by(|later, first| later.name == first.name);
-                Ok(rows)
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn output(
+                &self,
+                host_id: &str,
+                name: &str,
+                cycle_id: Option<&str>,
+            ) -> Result<$crate::StoredOutput, $crate::DbError> {
+                let row: $crate::OutputRow = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                     WHERE r.host_id = $1 AND r.name = $2 AND ($3 IS NULL OR c.cycle_id = $3) \
+                     ORDER BY r.started_at_ms DESC, r.id DESC LIMIT 1",
+                    $crate::sql::OUTPUT_COLUMNS
+                )))
+                .bind(host_id)
+                .bind(name)
+                .bind(cycle_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or($crate::DbError::NotFound)?;
+                row.try_into()
+            }
+
+            async fn outputs_between(
+                &self,
+                host_id: &str,
+                name: &str,
+                from_ms: i64,
+                to_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::StoredOutput>, $crate::DbError> {
+                let rows: Vec<$crate::OutputRow> = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                     WHERE r.host_id = $1 AND r.name = $2 AND r.started_at_ms >= $3 \
+                     AND r.started_at_ms < $4 ORDER BY r.started_at_ms, r.id LIMIT $5",
+                    $crate::sql::OUTPUT_COLUMNS
+                )))
+                .bind(host_id)
+                .bind(name)
+                .bind(from_ms)
+                .bind(to_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn write_samples(
+                &self,
+                host_id: &str,
+                samples: &[$crate::SampleRow],
+            ) -> Result<u64, $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                let mut touched = std::collections::BTreeSet::new();
+                let mut written = 0;
+                for s in samples {
+                    let id = Self::upsert_series(&mut tx, host_id, &s.source, &s.name, s.at_ms, &s.value)
+                        .await?;
+                    let $crate::readout_parse::Value::Number(n) = s.value else {
+                        continue;
+                    };
+                    sqlx::query(
+                        "INSERT INTO points (series_id, at_ms, value) VALUES ($1, $2, $3) \
+                         ON CONFLICT (series_id, at_ms) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(id)
+                    .bind(s.at_ms)
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                    written += 1;
+                    for res in $crate::series::RESOLUTIONS {
+                        touched.insert((id, res, $crate::series::bucket_start(s.at_ms, res)));
+                    }
+                }
+                for (id, res, bucket) in touched {
+                    Self::recompute_rollup(&mut tx, id, res, bucket).await?;
+                }
+                tx.commit().await?;
+                Ok(written)
+            }
+
+            async fn series_list(&self, host_id: &str) -> Result<Vec<$crate::SeriesInfo>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT name, source, last_at_ms, last_value, last_text FROM series \
+                     WHERE host_id = $1 ORDER BY name",
+                )
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn series_rows(
+                &self,
+                host_id: &str,
+                name: &str,
+                res_ms: i64,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<$crate::AggRow>, $crate::DbError> {
+                let query = if res_ms == 0 {
+                    $crate::sqlx::query_as(
+                        "SELECT p.at_ms, p.value AS min, p.value AS max, p.value AS sum, \
+                         CAST(1 AS BIGINT) AS count, p.value AS last \
+                         FROM points p JOIN series s ON s.id = p.series_id \
+                         WHERE s.host_id = $1 AND s.name = $2 AND p.at_ms >= $3 AND p.at_ms < $4 \
+                         ORDER BY p.at_ms",
+                    )
+                } else {
+                    $crate::sqlx::query_as(
+                        "SELECT r.bucket_ms AS at_ms, r.min, r.max, r.sum, r.count, r.last \
+                         FROM rollups r JOIN series s ON s.id = r.series_id \
+                         WHERE s.host_id = $1 AND s.name = $2 AND r.bucket_ms >= $3 AND r.bucket_ms < $4 \
+                         AND r.res_ms = $5 ORDER BY r.bucket_ms",
+                    )
+                };
+                Ok(query
+                    .bind(host_id)
+                    .bind(name)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(res_ms)
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn recent_cycles(
@@ -268,7 +789,7 @@ macro_rules! impl_sql_database {
                 use $crate::sqlx;
                 let cycles: Vec<$crate::CycleRow> = sqlx::query_as(
                     "SELECT id, cycle_id, started_at_ms, received_at_ms, duration_ms, agent_version, \
-                     spool_dropped, rejected_json FROM cycles WHERE host_id = $1 \
+                     spool_dropped, rejected_json, derived_errors_json FROM cycles WHERE host_id = $1 \
                      ORDER BY started_at_ms DESC, id DESC LIMIT $2",
                 )
                 .bind(host_id)
@@ -277,7 +798,7 @@ macro_rules! impl_sql_database {
                 .await?;
                 let results: Vec<$crate::ResultRow> = sqlx::query_as(
                     "SELECT cycle_pk, name, duration_ms, exit_code, signal, timed_out, truncated, \
-                     CAST(LENGTH(output) AS BIGINT) AS output_bytes FROM command_results \
+                     output_bytes, parse_errors_json FROM command_results \
                      WHERE cycle_pk IN (SELECT id FROM cycles WHERE host_id = $1 \
                        ORDER BY started_at_ms DESC, id DESC LIMIT $2) ORDER BY id",
                 )
@@ -288,26 +809,36 @@ macro_rules! impl_sql_database {
                 Ok($crate::StoredCycle::assemble(cycles, results))
             }
 
-            async fn prune(&self, cutoff_ms: i64) -> Result<u64, $crate::DbError> {
+            async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 let mut tx = self.pool.begin().await?;
-                let outputs = sqlx::query(
-                    "DELETE FROM command_results WHERE started_at_ms < $1 AND EXISTS (SELECT 1 \
-                     FROM command_results n WHERE n.host_id = command_results.host_id \
-                     AND n.name = command_results.name AND n.started_at_ms > command_results.started_at_ms)",
-                )
-                .bind(cutoff_ms)
-                .execute(&mut *tx)
-                .await?;
-                let cycles = sqlx::query(
-                    "DELETE FROM cycles WHERE started_at_ms < $1 AND NOT EXISTS \
-                     (SELECT 1 FROM command_results r WHERE r.cycle_pk = cycles.id)",
-                )
-                .bind(cutoff_ms)
-                .execute(&mut *tx)
-                .await?;
+                let mut removed = 0;
+                let statements: [(&str, i64); 5] = [
+                    (
+                        "DELETE FROM command_results WHERE started_at_ms < $1 AND EXISTS (SELECT 1 \
+                         FROM command_results n WHERE n.host_id = command_results.host_id \
+                         AND n.name = command_results.name AND n.started_at_ms > command_results.started_at_ms)",
+                        keep.outputs_before_ms,
+                    ),
+                    (
+                        "DELETE FROM cycles WHERE started_at_ms < $1 AND NOT EXISTS \
+                         (SELECT 1 FROM command_results r WHERE r.cycle_pk = cycles.id)",
+                        keep.outputs_before_ms,
+                    ),
+                    ("DELETE FROM points WHERE at_ms < $1", keep.points_before_ms),
+                    ("DELETE FROM rollups WHERE bucket_ms < $1", keep.rollups_before_ms),
+                    // A variable silent for the whole roll-up retention is gone.
+                    ("DELETE FROM series WHERE last_at_ms < $1", keep.rollups_before_ms),
+                ];
+                for (statement, cutoff) in statements {
+                    removed += sqlx::query(statement)
+                        .bind(cutoff)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
                 tx.commit().await?;
-                Ok(outputs.rows_affected() + cycles.rows_affected())
+                Ok(removed)
             }
         }
     };

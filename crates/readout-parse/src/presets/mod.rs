@@ -61,6 +61,31 @@ pub fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name)
 }
 
+/// The preset that reads what a command line prints, if one does: the
+/// first program of the pipeline decides (`top -b -n 1 | head` is `top`),
+/// and for `cat` the file it reads.
+pub fn for_command(command: &str) -> Option<&'static Preset> {
+    let first = command.split(['|', ';', '&']).next()?;
+    let mut words = first.split_whitespace();
+    let program = words.next()?.rsplit('/').next()?;
+    let name = match program {
+        "free" | "uptime" | "df" | "vmstat" | "ps" | "vcgencmd" | "top" => program,
+        "w" => "uptime",
+        "cat" => match words.next()? {
+            "/proc/loadavg" => "proc_loadavg",
+            "/proc/uptime" => "proc_uptime",
+            "/proc/meminfo" => "proc_meminfo",
+            "/proc/stat" => "proc_stat",
+            "/proc/net/dev" => "proc_net_dev",
+            _ => return None,
+        },
+        "redis-cli" if words.any(|w| w.eq_ignore_ascii_case("info")) => "redis",
+        p if p.starts_with("check_") => "nagios",
+        _ => return None,
+    };
+    find(name)
+}
+
 /// The non-empty lines of an output with their 1-based numbers.
 pub(crate) fn lines(output: &str) -> impl Iterator<Item = (usize, &str)> {
     output
@@ -68,4 +93,30 @@ pub(crate) fn lines(output: &str) -> impl Iterator<Item = (usize, &str)> {
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
         .filter(|(_, l)| !l.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn presets_are_found_from_command_lines() {
+        let preset = |c: &str| super::for_command(c).map(|p| p.name);
+        assert_eq!(preset("free -m"), Some("free"));
+        assert_eq!(preset("/usr/bin/df -P"), Some("df"));
+        assert_eq!(preset("w"), Some("uptime"));
+        assert_eq!(preset("cat /proc/net/dev"), Some("proc_net_dev"));
+        assert_eq!(preset("cat /etc/passwd"), None);
+        assert_eq!(preset("redis-cli -h db INFO"), Some("redis"));
+        assert_eq!(
+            preset("/usr/lib/nagios/plugins/check_disk -w 10%"),
+            Some("nagios")
+        );
+        assert_eq!(preset("hostname"), None);
+        assert_eq!(preset(""), None);
+        // Every default command with a preset gets it.
+        for p in super::all() {
+            if !matches!(p.name, "prometheus" | "influx" | "nginx") {
+                assert_eq!(preset(p.command), Some(p.name), "{}", p.command);
+            }
+        }
+    }
 }

@@ -70,12 +70,36 @@ pub async fn post_cycle<D: Database>(
         )
     })?;
 
+    let sources = state.db.data_sources(&host_id).await?;
+    let derived = state.db.derived(&host_id).await?;
+    let counters = crate::parsing::rate_inputs(&derived);
+    let previous = if counters.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .db
+            .readings_before(&host_id, &counters, cycle.started_at_ms)
+            .await?
+    };
+    let commands = sources.iter().map(|s| s.name.clone()).collect();
+    // Parsing is CPU work on untrusted output: keep it off the async workers.
+    let (cycle, parsed) = tokio::task::spawn_blocking(move || {
+        let parsed = crate::parsing::parse_cycle(&cycle, &sources, &derived, &previous);
+        (cycle, parsed)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "parsing a cycle panicked");
+        ApiError::internal()
+    })?;
+
     let stored = state
         .ingest
         .store(IncomingCycle {
             host_id: host_id.clone(),
             received_at_ms: crate::now_ms(),
             cycle,
+            parsed,
         })
         .await
         .map_err(|e| {
@@ -86,7 +110,6 @@ pub async fn post_cycle<D: Database>(
                 "the cycle could not be stored; send it again later",
             )
         })?;
-    let commands = state.db.commands(&host_id).await?;
     Ok(Json(CycleResponse {
         duplicate: stored == Stored::Duplicate,
         commands,

@@ -39,7 +39,7 @@ pub async fn require_admin<D: Database>(
     }
 }
 
-async fn live_host<D: Database>(db: &D, id: &str) -> Result<Host, ApiError> {
+pub(crate) async fn live_host<D: Database>(db: &D, id: &str) -> Result<Host, ApiError> {
     db.host(id).await.map_err(|e| match e {
         readout_storage::DbError::NotFound => ApiError::not_found(&format!("host {id}")),
         other => other.into(),
@@ -165,10 +165,16 @@ pub async fn put_commands<D: Database>(
             ApiError::bad_request(format!("commands[{i}]: invalid name {name:?}: {e}"))
         })?;
     }
-    live_host(&state.db, &id).await?;
+    let host = live_host(&state.db, &id).await?;
+    // New sources get the preset of the command line the agent reported.
+    let reported = host.allowlist.0.entries.iter();
+    let sources = crate::parsing::new_sources(
+        &body.commands,
+        reported.map(|e| (e.name.as_str(), e.command.as_str())),
+    );
     state
         .db
-        .set_commands(&id, &body.commands, crate::now_ms())
+        .set_commands(&id, &sources, crate::now_ms())
         .await?;
     Ok(Json(Commands {
         commands: state.db.commands(&id).await?,

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use readout_storage::Database;
 use tower_http::trace::TraceLayer;
 
@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub mod agent;
 pub mod api;
 pub mod dist;
+pub mod variables;
 
 pub fn router<D: Database>(state: AppState<D>) -> Router {
     let admin = Router::new()
@@ -29,6 +30,34 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         )
         .route("/hosts/{id}/outputs", get(api::latest_outputs::<D>))
         .route("/hosts/{id}/cycles", get(api::recent_cycles::<D>))
+        .route("/hosts/{id}/sources", get(variables::list_sources::<D>))
+        .route(
+            "/hosts/{id}/sources/{name}",
+            put(variables::put_source::<D>).delete(variables::delete_source::<D>),
+        )
+        .route("/hosts/{id}/derived", get(variables::list_derived::<D>))
+        .route(
+            "/hosts/{id}/derived/{name}",
+            put(variables::put_derived::<D>).delete(variables::delete_derived::<D>),
+        )
+        .route("/hosts/{id}/preview", post(variables::preview::<D>))
+        .route("/hosts/{id}/variables", get(variables::list_variables::<D>))
+        .route("/hosts/{id}/series", get(variables::query_series::<D>))
+        .route("/hosts/{id}/backfill", post(variables::backfill::<D>))
+        .route(
+            "/templates",
+            get(variables::list_templates::<D>).post(variables::create_template::<D>),
+        )
+        .route(
+            "/templates/{tid}",
+            get(variables::get_template::<D>)
+                .put(variables::update_template::<D>)
+                .delete(variables::delete_template::<D>),
+        )
+        .route(
+            "/templates/{tid}/apply",
+            post(variables::apply_template::<D>),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             api::require_admin::<D>,
