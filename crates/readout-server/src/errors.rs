@@ -96,8 +96,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body whose errors say where: `invalid body at
-/// \`parser.variables[0].extract\`: unknown variant …`.
+/// A JSON request body whose errors say where, for example
+/// "invalid body at `parser.variables[0].extract`: unknown variant …".
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
