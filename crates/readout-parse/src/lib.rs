@@ -95,6 +95,13 @@ impl Out {
         }
     }
 
+    pub(crate) fn numbers(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0.iter().filter_map(|(name, value)| match value {
+            Value::Number(n) => Some((name.as_str(), *n)),
+            _ => None,
+        })
+    }
+
     /// `part / whole * 100`, when both are known and `whole` is not zero.
     pub(crate) fn pct(&mut self, name: &str, part: &str, whole: &str) {
         if let (Some(p), Some(w)) = (self.get(part), self.get(whole))

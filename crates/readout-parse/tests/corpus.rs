@@ -118,6 +118,11 @@ const COVERAGE: &[Coverage] = &[
         )],
     },
     cover("proc_net_dev", &["proc-net-dev"]),
+    cover("top", &["top"]),
+    cover("netstat_i", &["netstat-i"]),
+    cover("iostat", &["iostat"]),
+    cover("sensors", &["sensors"]),
+    cover("docker_stats", &["docker-stats"]),
     Coverage {
         preset: "vmstat",
         dirs: &["vmstat"],
@@ -689,4 +694,328 @@ fn nginx_redis_vcgencmd() {
 
     let v = parse("vcgencmd", "vcgencmd", "archey4-measure_temp.txt").expect("parse");
     expect!(v, "temp_celsius" => 42.8);
+}
+
+#[test]
+fn top_procps_ng_old_procps_and_busybox() {
+    // procps-ng scales memory by the label: `MiB Mem :   3903.6 total`.
+    let v = parse("top", "top", "jc-ubuntu2010-top-b-n1.txt").expect("parse");
+    expect!(v,
+        "tasks_total" => 245.0, "tasks_sleeping" => 244.0, "cpu_user_pct" => 3.1,
+        "cpu_idle_pct" => 93.8, "mem_total_bytes" => 3903.6 * MIB,
+        "mem_buff_cache_bytes" => 1204.7 * MIB, "mem_available_bytes" => 3345.3 * MIB,
+        "swap_total_bytes" => 3903.0 * MIB, "load1" => 0.55, "uptime_seconds" => 120.0, "users" => 2.0,
+    );
+    // Three iterations: the last one is read.
+    let v = parse("top", "top", "jc-centos77-top-b-n3.txt").expect("parse");
+    expect!(v,
+        "cpu_idle_pct" => 99.3, "cpu_system_pct" => 0.7, "load1" => 0.21,
+        "mem_total_bytes" => 3_861_332.0 * KIB, "tasks_sleeping" => 110.0,
+    );
+    let v = parse("top", "top", "jc-centos77-top-b-n1-gib.txt").expect("parse");
+    expect!(v, "mem_total_bytes" => 3.7 * GIB, "swap_free_bytes" => 2.0 * GIB);
+    // procps 3.2: `15.7%us`, `k` on the numbers, `cached` on the Swap line.
+    let v = parse("top", "top", "perf-tools-old-procps-top.txt").expect("parse");
+    expect!(v,
+        "cpu_user_pct" => 15.7, "cpu_system_pct" => 34.9, "cpu_steal_pct" => 0.2,
+        "mem_total_bytes" => 7_629_464.0 * KIB, "mem_buffers_bytes" => 1_376_492.0 * KIB,
+        "mem_cached_bytes" => 5_432_356.0 * KIB, "tasks_zombie" => 1.0,
+        "uptime_seconds" => (78.0 * 24.0 * 60.0 + 15.0 * 60.0 + 41.0) * 60.0,
+    );
+    // BusyBox: no total, so used + free; tasks from `Load average:`.
+    let v = parse("top", "top", "azure-docs-busybox-top-appservice.txt").expect("parse");
+    expect!(v,
+        "mem_used_bytes" => 1_578_756.0 * KIB, "mem_total_bytes" => (1_578_756.0 + 127_032.0) * KIB,
+        "mem_shared_bytes" => 8744.0 * KIB, "cpu_idle_pct" => 92.0, "cpu_used_pct" => 8.0,
+        "tasks_running" => 4.0, "tasks_total" => 765.0, "load15" => 0.08,
+    );
+    let err = readout_parse::presets::find("top")
+        .expect("top")
+        .parse(Input {
+            command: "top -b -n 1",
+            output: "top - 10:00:00 up 1 day,  1:02,  1 user,  load average: 0.00, 0.01, 0.05\nTasks: many total\n",
+            exit_code: None,
+        })
+        .expect_err("unreadable tasks");
+    assert_eq!(err.to_string(), "line 2: cannot read \"many\" as a count");
+}
+
+/// A variable with one label: `net_mtu{iface="em0"}`.
+fn at(values: &Values, name: &str, key: &str, value: &str) -> f64 {
+    num(values, &format!("{name}{{{key}=\"{value}\"}}"))
+}
+
+#[test]
+fn netstat_linux_bsd_macos() {
+    // Linux net-tools: one row per interface, `Flg` says up.
+    let v = parse("netstat_i", "netstat-i", "jc-centos77-netstat-i.txt").expect("parse");
+    let ens33 = |name| at(&v, name, "iface", "ens33");
+    assert_eq!(ens33("net_rx_packets_total"), 476.0);
+    assert_eq!(ens33("net_tx_packets_total"), 312.0);
+    assert_eq!(ens33("net_mtu"), 1500.0);
+    assert_eq!(ens33("net_up"), 1.0);
+    assert_eq!(at(&v, "net_mtu", "iface", "lo"), 65536.0);
+    let v = parse("netstat_i", "netstat-i", "jc-ubuntu1804-netstat-i.txt").expect("parse");
+    assert_eq!(at(&v, "net_rx_packets_total", "iface", "lo"), 94.0);
+    assert_eq!(at(&v, "net_tx_overruns_total", "iface", "ens33"), 0.0);
+    // FreeBSD: the `<Link#1>` row, not the per-address rows.
+    let v = parse("netstat_i", "netstat-i", "jc-freebsd12-netstat-ib.txt").expect("parse");
+    let em0 = |name| at(&v, name, "iface", "em0");
+    assert_eq!(em0("net_rx_packets_total"), 372_717.0);
+    assert_eq!(em0("net_rx_bytes_total"), 372_538_087.0);
+    assert_eq!(em0("net_tx_bytes_total"), 198_573_339.0);
+    assert_eq!(em0("net_rx_dropped_total"), 0.0);
+    let v = parse("netstat_i", "netstat-i", "ohai-freebsd-netstat-ibdn-2.txt").expect("parse");
+    assert_eq!(
+        at(&v, "net_rx_bytes_total", "iface", "vtnet0"),
+        15_901_987.0
+    );
+    assert_eq!(at(&v, "net_tx_dropped_total", "iface", "vtnet0"), 0.0);
+    assert_eq!(at(&v, "net_mtu", "iface", "lo1"), 16384.0);
+    // macOS: an empty Address cell, `*` for down, `Oerrs` of 721.
+    let v = parse("netstat_i", "netstat-i", "jc-osx10146-netstat-i.txt").expect("parse");
+    assert_eq!(at(&v, "net_rx_packets_total", "iface", "lo0"), 1_580_150.0);
+    assert_eq!(at(&v, "net_tx_errors_total", "iface", "en5"), 721.0);
+    assert_eq!(at(&v, "net_tx_packets_total", "iface", "en0"), 26_448_755.0);
+    assert_eq!(at(&v, "net_up", "iface", "ap1"), 0.0);
+    assert_eq!(at(&v, "net_up", "iface", "en0"), 1.0);
+    // `-idlbn`: the link row of lo0 leaves the `Drop` cell off.
+    let v = parse("netstat_i", "netstat-i", "ohai-darwin-netstat-idlbn.txt").expect("parse");
+    assert_eq!(
+        at(&v, "net_tx_bytes_total", "iface", "en1"),
+        18_228_234_970.0
+    );
+    assert_eq!(at(&v, "net_rx_bytes_total", "iface", "lo0"), 25_774_844.0);
+    assert!(!v.contains_key("net_tx_dropped_total{iface=\"lo0\"}"));
+
+    let err = readout_parse::presets::find("netstat_i")
+        .expect("preset")
+        .parse(Input {
+            command: "netstat -i",
+            output: "Iface MTU RX-OK RX-ERR Flg\neth0 1500 12 x BMRU\n",
+            exit_code: None,
+        })
+        .expect_err("bad counter");
+    assert_eq!(
+        err.to_string(),
+        "line 2: cannot read \"x\" as RX-ERR of eth0"
+    );
+}
+
+#[test]
+fn iostat_default_extended_human_compact_last_report() {
+    let v = parse("iostat", "iostat", "jc-ubuntu2010-iostat.txt").expect("parse");
+    expect!(v,
+        "cpu_user_pct" => 0.40, "cpu_idle_pct" => 99.07,
+        "disk_transfers_per_second{device=\"dm-0\"}" => 9.78,
+        "disk_read_bytes_per_second{device=\"dm-0\"}" => 101.69 * KIB,
+        "disk_written_bytes{device=\"dm-0\"}" => 693_624.0 * KIB,
+    );
+    let v = parse("iostat", "iostat", "jc-ubuntu1804-iostat-m.txt").expect("parse");
+    expect!(v, "disk_transfers_per_second{device=\"loop1\"}" => 13.06, "disk_read_bytes{device=\"loop1\"}" => 9.0 * MIB);
+    // Old `-x` columns: sectors, milliseconds.
+    let v = parse("iostat", "iostat", "perf-tools-iostat-x-1-old.txt").expect("parse");
+    expect!(v,
+        "cpu_iowait_pct" => 32.99,
+        "disk_written_bytes_per_second{device=\"xvdap1\"}" => 19_968.0 * KIB,
+        "disk_request_bytes{device=\"xvdap1\"}" => 256.0 * 512.0,
+        "disk_queue_length{device=\"xvdap1\"}" => 52.17,
+        "disk_await_seconds{device=\"xvdap1\"}" => 0.18438,
+        "disk_util_pct{device=\"xvdap1\"}" => 36.4,
+    );
+    let v = parse("iostat", "iostat", "jc-centos77-iostat-x.txt").expect("parse");
+    expect!(v, "disk_reads_per_second{device=\"sda\"}" => 0.13, "disk_service_time_seconds{device=\"sda\"}" => 0.00052);
+    // New `-x` columns, `-m`.
+    let v = parse("iostat", "iostat", "jc-ubuntu2010-iostat-mx.txt").expect("parse");
+    expect!(v,
+        "disk_read_bytes_per_second{device=\"sda\"}" => 0.10 * MIB,
+        "disk_write_merged_pct{device=\"sda\"}" => 61.04,
+        "disk_write_request_bytes{device=\"sda\"}" => 45.83 * KIB,
+        "disk_util_pct{device=\"sda\"}" => 0.41,
+    );
+    // Device last: compact `-x` and `-h` with suffixed sizes.
+    let v = parse("iostat", "iostat", "sysstat-testsuite-iostat-compact.txt").expect("parse");
+    expect!(v, "disk_read_bytes_per_second{device=\"sdq\"}" => 7.86 * KIB, "disk_discards_per_second{device=\"sdq\"}" => 3.21);
+    let v = parse("iostat", "iostat", "sysstat-testsuite-iostat-h.txt").expect("parse");
+    expect!(v,
+        "disk_read_bytes_per_second{device=\"sdq\"}" => 222.1 * KIB,
+        "disk_read_bytes{device=\"sdq\"}" => 1.5 * GIB,
+        "disk_discarded_bytes{device=\"sdq\"}" => 177.1 * MIB,
+    );
+    // Several reports: the last one.
+    let v = parse("iostat", "iostat", "jc-centos77-iostat-1.txt").expect("parse");
+    expect!(v, "cpu_idle_pct" => 100.0, "disk_read_bytes{device=\"sda\"}" => 0.0);
+
+    let iostat = readout_parse::presets::find("iostat").expect("preset");
+    // A long device name alone on its line, its values on the next.
+    let v = iostat
+        .parse(Input {
+            command: "iostat -x",
+            output: "Device:  r/s  %util\nVolGroup00-LogVol00\n  1.5  3.0\nsda  2.0  4.0\n",
+            exit_code: None,
+        })
+        .expect("wrapped device");
+    expect!(v, "disk_reads_per_second{device=\"VolGroup00-LogVol00\"}" => 1.5, "disk_util_pct{device=\"sda\"}" => 4.0);
+    let err = iostat
+        .parse(Input {
+            command: "iostat",
+            output: "              disk0       cpu    load average\n    KB/t  tps  MB/s  us sy id   1m   5m   15m\n   27.21   11  0.29   5  3 92  1.43 1.59 1.68\n",
+            exit_code: None,
+        })
+        .expect_err("BSD iostat");
+    assert_eq!(
+        err.to_string(),
+        "line 1: this is BSD or macOS iostat; the iostat preset reads sysstat's (Linux)"
+    );
+}
+
+fn sensor(values: &Values, name: &str, chip: &str, sensor: &str) -> f64 {
+    num(
+        values,
+        &format!("{name}{{chip=\"{chip}\",sensor=\"{sensor}\"}}"),
+    )
+}
+
+#[test]
+fn sensors_human_and_raw() {
+    let v = parse("sensors", "sensors", "lm-sensors-config-dfi-it8720.txt").expect("parse");
+    let chip = "it8720-isa-0a10";
+    assert_eq!(sensor(&v, "voltage_volts", chip, "+12V"), 11.71);
+    assert_eq!(sensor(&v, "voltage_volts", chip, "DRAM Voltage"), 1.65);
+    assert_eq!(sensor(&v, "fan_rpm", chip, "PWM fan"), 4560.0);
+    assert_eq!(sensor(&v, "temp_celsius", chip, "CPU Temp"), 58.0);
+    assert_eq!(num(&v, "temp_max_celsius"), 59.0);
+    let v = parse("sensors", "sensors", "lm-sensors-readme-thinkpad.txt").expect("parse");
+    assert_eq!(sensor(&v, "fan_rpm", "thinkpad-isa-0000", "fan1"), 0.0);
+    // `-u`: `_input` is the reading; limits are not.
+    let v = parse("sensors", "sensors", "netdata-sensors-Au-amd-epyc.txt").expect("parse");
+    assert_eq!(sensor(&v, "temp_celsius", "k10temp-pci-00cb", "Tctl"), 57.5);
+    assert_eq!(
+        sensor(&v, "temp_celsius", "nvme-pci-6100", "Composite"),
+        48.85
+    );
+    assert_eq!(
+        sensor(&v, "temp_celsius", "bnxt_en-pci-6201", "temp1"),
+        81.0
+    );
+    assert_eq!(num(&v, "temp_max_celsius"), 81.0);
+    let v = parse("sensors", "sensors", "netdata-sensors-Au-mixed.txt").expect("parse");
+    assert_eq!(sensor(&v, "fan_rpm", "asus-isa-0000", "gpu_fan"), 6600.0);
+    assert_eq!(sensor(&v, "power_watts", "amdgpu-pci-6700", "PPT"), 8.144);
+    assert_eq!(sensor(&v, "voltage_volts", "BAT0-acpi-0", "in0"), 17.365);
+    assert_eq!(
+        sensor(
+            &v,
+            "current_amperes",
+            "ucsi_source_psy_USBC000:001-isa-0000",
+            "curr1"
+        ),
+        0.0
+    );
+    let v = parse("sensors", "sensors", "telegraf-sensors-Au.txt").expect("parse");
+    assert_eq!(
+        sensor(&v, "temp_celsius", "coretemp-isa-0001", "Core 1"),
+        70.0
+    );
+    assert_eq!(
+        sensor(&v, "power_watts", "power_meter-acpi-0", "power1"),
+        0.0
+    );
+
+    let sensors = readout_parse::presets::find("sensors").expect("preset");
+    let v = sensors
+        .parse(Input {
+            command: "sensors -f",
+            output: "coretemp-isa-0000\nAdapter: ISA adapter\nCore 0:  +113.0°F  (high = +176.0°F)\ntemp2:  N/A\n",
+            exit_code: None,
+        })
+        .expect("fahrenheit");
+    expect!(v, "temp_celsius{chip=\"coretemp-isa-0000\",sensor=\"Core 0\"}" => 45.0);
+    assert_eq!(v.len(), 2, "{v:?}");
+    let err = sensors
+        .parse(Input {
+            command: "sensors",
+            output: "coretemp-isa-0000\nCore 0:  +4.5.0°C\n",
+            exit_code: None,
+        })
+        .expect_err("bad number");
+    assert_eq!(
+        err.to_string(),
+        "line 2: cannot read \"+4.5.0°C\" as a reading of Core 0"
+    );
+}
+
+#[test]
+fn docker_stats_linux_windows_json_custom() {
+    let v = parse(
+        "docker_stats",
+        "docker-stats",
+        "docker-cli-docs-linux-two.txt",
+    )
+    .expect("parse");
+    let c = |name| at(&v, name, "container", "awesome_brattain");
+    assert!(close(c("docker_cpu_pct"), 0.28));
+    assert!(close(c("docker_mem_used_bytes"), 5.629 * MIB));
+    assert!(close(c("docker_mem_limit_bytes"), 1.952 * GIB));
+    assert!(close(c("docker_net_rx_bytes"), 916.0));
+    assert!(close(c("docker_block_read_bytes"), 147e3));
+    assert_eq!(c("docker_pids"), 9.0);
+    assert_eq!(num(&v, "docker_containers"), 2.0);
+    let v = parse(
+        "docker_stats",
+        "docker-stats",
+        "genieparser-docker-stats-no-stream.txt",
+    )
+    .expect("parse");
+    let c = |name| at(&v, name, "container", "looking_good");
+    assert!(close(c("docker_net_rx_bytes"), 1.16e9));
+    assert!(close(c("docker_net_tx_bytes"), 837e6));
+    assert!(close(c("docker_mem_pct"), 11.71));
+    assert_eq!(num(&v, "docker_containers"), 4.0);
+    // Windows: a private working set and sizes with a space before the unit.
+    let v = parse(
+        "docker_stats",
+        "docker-stats",
+        "docker-cli-docs-windows.txt",
+    )
+    .expect("parse");
+    let c = |name| at(&v, name, "container", "mad_wilson");
+    assert!(close(c("docker_mem_used_bytes"), 40.09 * MIB));
+    assert!(close(c("docker_block_write_bytes"), 20.1e6));
+    assert!(close(c("docker_cpu_pct"), 9.59));
+    // `{{json .}}` and a custom table keyed by CONTAINER.
+    let v = parse(
+        "docker_stats",
+        "docker-stats",
+        "docker-cli-docs-json-no-stream.txt",
+    )
+    .expect("parse");
+    let c = |name| at(&v, name, "container", "nginx");
+    assert!(close(c("docker_block_write_bytes"), 13.3e3));
+    assert!(close(c("docker_mem_used_bytes"), 2.352 * MIB));
+    assert_eq!(c("docker_pids"), 2.0);
+    let v = parse(
+        "docker_stats",
+        "docker-stats",
+        "docker-cli-docs-table-format-all.txt",
+    )
+    .expect("parse");
+    assert!(close(
+        at(&v, "docker_mem_limit_bytes", "container", "5acfcb1b4fd1"),
+        15.57 * GIB
+    ));
+    assert_eq!(num(&v, "docker_containers"), 4.0);
+
+    let err = readout_parse::presets::find("docker_stats")
+        .expect("preset")
+        .parse(Input {
+            command: "docker stats --no-stream",
+            output: "NAME   CPU %   MEM USAGE / LIMIT\nweb   0.5%   12MiB\n",
+            exit_code: None,
+        })
+        .expect_err("no limit");
+    assert_eq!(
+        err.to_string(),
+        "line 2: expected \"A / B\" under MEM USAGE / LIMIT, found \"12MiB\""
+    );
 }

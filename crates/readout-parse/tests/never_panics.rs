@@ -4,15 +4,34 @@
 use proptest::prelude::*;
 use readout_parse::{Input, presets, units};
 
-fn mangled_corpus() -> Vec<String> {
+/// Real outputs of every preset's command (Prometheus' are too big to
+/// mangle quickly), read once.
+static CORPUS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(real_outputs);
+
+fn real_outputs() -> Vec<String> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
     [
         "free",
         "uptime",
         "w",
+        "df",
+        "vmstat",
+        "ps",
+        "top",
         "proc-loadavg",
         "proc-uptime",
         "proc-meminfo",
+        "proc-stat",
+        "proc-net-dev",
+        "netstat-i",
+        "iostat",
+        "sensors",
+        "docker-stats",
+        "nginx-status",
+        "redis-info",
+        "vcgencmd",
+        "nagios",
+        "influx",
     ]
     .iter()
     .flat_map(|d| {
@@ -39,7 +58,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         insert in "[0-9:,.%()a-zA-Z \n-]{0,8}",
     ) {
-        let corpus = mangled_corpus();
+        let corpus = &*CORPUS;
         let original = &corpus[pick.index(corpus.len())];
         let mut at = cut.index(original.len() + 1);
         while !original.is_char_boundary(at) {

@@ -3,15 +3,20 @@
 use crate::{Input, ParseError, Values};
 
 mod df;
+mod docker;
 mod free;
 mod influx;
+mod iostat;
 mod nagios;
+mod netstat;
 mod proc_net_dev;
 mod proc_stat;
 mod procfs;
 mod prometheus;
 mod ps;
+mod sensors;
 mod services;
+mod top;
 mod uptime;
 mod vmstat;
 
@@ -43,7 +48,12 @@ static PRESETS: &[Preset] = &[
     proc_stat::PRESET,
     proc_net_dev::PRESET,
     ps::PRESET,
+    top::PRESET,
     vmstat::PRESET,
+    iostat::PRESET,
+    netstat::PRESET,
+    sensors::PRESET,
+    docker::PRESET,
     prometheus::PRESET,
     influx::PRESET,
     nagios::PRESET,
@@ -69,7 +79,16 @@ pub fn for_command(command: &str) -> Option<&'static Preset> {
     let mut words = first.split_whitespace();
     let program = words.next()?.rsplit('/').next()?;
     let name = match program {
-        "free" | "uptime" | "df" | "vmstat" | "ps" | "vcgencmd" | "top" => program,
+        "free" | "uptime" | "df" | "vmstat" | "ps" | "vcgencmd" | "top" | "iostat" | "sensors" => {
+            program
+        }
+        // `-i`, `-in`, `-ibdn`: the interface table.
+        "netstat"
+            if words.any(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('i')) =>
+        {
+            "netstat_i"
+        }
+        "docker" if words.any(|w| w == "stats") => "docker_stats",
         "w" => "uptime",
         "cat" => match words.next()? {
             "/proc/loadavg" => "proc_loadavg",
@@ -110,6 +129,13 @@ mod tests {
             preset("/usr/lib/nagios/plugins/check_disk -w 10%"),
             Some("nagios")
         );
+        assert_eq!(preset("netstat -ibdn"), Some("netstat_i"));
+        assert_eq!(preset("netstat -tlnp"), None);
+        assert_eq!(
+            preset("docker stats --no-stream --all"),
+            Some("docker_stats")
+        );
+        assert_eq!(preset("docker ps"), None);
         assert_eq!(preset("hostname"), None);
         assert_eq!(preset(""), None);
         // Every default command with a preset gets it.
