@@ -55,7 +55,7 @@ impl StoreTask for Demo {
                 "\nReadout is running at {url}\n\
                  \x20 host {name:?} ({host_id}) reports this machine every minute; the first cycle is on its way.\n\
                  \x20 admin token: {}/admin-token\n\
-                 \x20 try: curl -s -H \"Authorization: Bearer {admin_token}\" {url}/api/v1/hosts/{host_id}/outputs\n\
+                 \x20 try: curl -s -H \"Authorization: Bearer {admin_token}\" {url}/api/v1/hosts/{host_id}/variables\n\
                  Stop with Ctrl-C.\n",
                 data_dir.display()
             ));

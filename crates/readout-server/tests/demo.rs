@@ -56,6 +56,14 @@ fn readout_demo_shows_this_machine_within_a_minute() {
             .contains(&"readout_free".to_owned())
             .then_some(outputs)
     });
+    // The `try:` line of the demo reads the parsed variables.
+    let memory = get(&format!("/hosts/{id}/variables")).and_then(|variables| {
+        variables.as_array()?.iter().find_map(|v| {
+            (v["name"] == "mem_total_bytes" && v["source"] == "readout_free")
+                .then(|| v["last_value"].as_f64())
+                .flatten()
+        })
+    });
     // SIGTERM, as a service manager would: the demo stops its agent too.
     let _ = Command::new("kill")
         .arg("-TERM")
@@ -69,4 +77,6 @@ fn readout_demo_shows_this_machine_within_a_minute() {
         .and_then(|o| o.iter().find(|o| o["name"] == "readout_free"))
         .expect("free");
     assert!(free["output"].as_str().unwrap_or("").contains("Mem:"));
+    let memory = memory.expect("mem_total_bytes parsed from the first cycle");
+    assert!(memory > 1e6, "mem_total_bytes = {memory}");
 }

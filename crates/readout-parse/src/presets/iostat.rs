@@ -139,7 +139,7 @@ fn sized(header: &str) -> Option<Column> {
         (unit(u)?, what, per_second)
     } else {
         let rest = header.strip_suffix("/s")?;
-        let (what, u) = rest.split_at(1.min(rest.len()));
+        let (what, u) = rest.split_at(rest.chars().next()?.len_utf8());
         (unit(u)?, what, true)
     };
     let name = match (what, per_second) {
@@ -271,4 +271,23 @@ fn device_rows(block: &[(usize, &str)], out: &mut Out) -> Result<(), ParseError>
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Input;
+
+    #[test]
+    fn headers_out_of_ascii_are_not_columns() {
+        // Found by the fuzzer: a multi-byte letter where `r` of `rkB/s` goes.
+        let output = "Device:  ékB/s  r/s\nsda  1.0  2.0\n";
+        let values = super::PRESET
+            .parse(Input {
+                command: "iostat -x",
+                output,
+                exit_code: None,
+            })
+            .expect("parse");
+        assert_eq!(values.len(), 1, "{values:?}");
+    }
 }
