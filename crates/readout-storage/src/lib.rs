@@ -37,6 +37,25 @@ pub enum DbError {
     Corrupt(String),
 }
 
+impl DbError {
+    /// A write naming a parent row (a host, a template) that does not exist.
+    pub fn missing_parent(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => DbError::NotFound,
+            _ => DbError::Other(e),
+        }
+    }
+
+    /// A statement naming one row touched none: that row does not exist.
+    pub fn expect_one(rows_affected: u64) -> Result<(), DbError> {
+        if rows_affected == 0 {
+            Err(DbError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Whether a cycle of a batch was stored, or had been stored before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {

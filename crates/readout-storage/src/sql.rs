@@ -240,9 +240,7 @@ macro_rules! impl_sql_database {
                     .bind(secs)
                     .execute(&self.pool)
                     .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::DbError::NotFound);
-                }
+                $crate::DbError::expect_one(done.rows_affected())?;
                 Ok(())
             }
 
@@ -349,12 +347,7 @@ macro_rules! impl_sql_database {
                 .bind(template_id)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| match &e {
-                    $crate::sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                        $crate::DbError::NotFound
-                    }
-                    _ => $crate::DbError::Other(e),
-                })?;
+                .map_err($crate::DbError::missing_parent)?;
                 Ok(())
             }
 
@@ -366,9 +359,7 @@ macro_rules! impl_sql_database {
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::DbError::NotFound);
-                }
+                $crate::DbError::expect_one(done.rows_affected())?;
                 Ok(())
             }
 
@@ -432,9 +423,7 @@ macro_rules! impl_sql_database {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::DbError::NotFound);
-                }
+                $crate::DbError::expect_one(done.rows_affected())?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -501,12 +490,7 @@ macro_rules! impl_sql_database {
                 .bind(at_ms)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| match &e {
-                    $crate::sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                        $crate::DbError::NotFound
-                    }
-                    _ => $crate::DbError::Other(e),
-                })?;
+                .map_err($crate::DbError::missing_parent)?;
                 Ok(())
             }
 
@@ -518,9 +502,7 @@ macro_rules! impl_sql_database {
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::DbError::NotFound);
-                }
+                $crate::DbError::expect_one(done.rows_affected())?;
                 Ok(())
             }
 
