@@ -240,8 +240,7 @@ macro_rules! impl_sql_database {
                     .bind(secs)
                     .execute(&self.pool)
                     .await?;
-                $crate::DbError::expect_one(done.rows_affected())?;
-                Ok(())
+                $crate::DbError::expect_one(done.rows_affected())
             }
 
             async fn host_auth(&self, id: &str) -> Result<$crate::HostAuth, $crate::DbError> {
@@ -359,8 +358,7 @@ macro_rules! impl_sql_database {
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
-                $crate::DbError::expect_one(done.rows_affected())?;
-                Ok(())
+                $crate::DbError::expect_one(done.rows_affected())
             }
 
             async fn templates(&self) -> Result<Vec<$crate::Template>, $crate::DbError> {
@@ -502,8 +500,7 @@ macro_rules! impl_sql_database {
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
-                $crate::DbError::expect_one(done.rows_affected())?;
-                Ok(())
+                $crate::DbError::expect_one(done.rows_affected())
             }
 
             async fn readings_before(
