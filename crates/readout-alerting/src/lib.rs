@@ -6,10 +6,16 @@
 //! takes one [`Observation`] per cycle and answers the [`Transition`], if
 //! any, that the cycle caused. Pure: no clock, no I/O; the server stores the
 //! tracker between cycles and turns transitions into notifications.
+//!
+//! [`route`] plans who is told of what (routes, grouping, repeats,
+//! escalation) and [`window`] when nobody is (maintenance windows).
 
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
+
+pub mod route;
+pub mod window;
 
 /// Where a value is in trouble.
 ///
@@ -80,6 +86,17 @@ pub enum State {
 }
 
 impl State {
+    /// The name stored and shown: `OK`, `WARNING`, `ERROR`, `NO_DATA`, `SILENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ok => "OK",
+            State::Warning => "WARNING",
+            State::Error => "ERROR",
+            State::NoData => "NO_DATA",
+            State::Silent => "SILENT",
+        }
+    }
+
     /// Ok < Warning < Error; a change to a worse state is a trigger, to a
     /// better one a recovery. Missing data ranks as bad as an error.
     fn rank(self) -> u8 {
@@ -88,6 +105,28 @@ impl State {
             State::Warning => 1,
             State::Error | State::NoData | State::Silent => 2,
         }
+    }
+}
+
+impl std::str::FromStr for State {
+    type Err = RuleError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            State::Ok,
+            State::Warning,
+            State::Error,
+            State::NoData,
+            State::Silent,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| RuleError(format!("unknown state {s:?}")))
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -42,6 +42,66 @@ pub struct Config {
     /// The agent binary served to `install.sh`; empty means `readout-agent`
     /// next to this executable.
     pub agent_binary: Option<PathBuf>,
+    /// Alerts and notification delivery (`[alerts]`).
+    pub alerts: AlertsConfig,
+}
+
+/// `[alerts]`: silence, the SMTP relay, webhook targets and retries.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// A host with no cycle for this long is SILENT (a host may set its own).
+    pub silent_after_secs: u32,
+    /// How often silence, repeats and escalations are checked.
+    pub sweep_every_secs: u32,
+    /// SMTP relay for email channels: `smtp://HOST:25` (plain),
+    /// `smtp://USER:PASSWORD@HOST:587?tls=required` (STARTTLS),
+    /// `smtps://USER:PASSWORD@HOST:465` (TLS). Empty: no email.
+    pub smtp_url: String,
+    /// The sender of notification emails.
+    pub smtp_from: String,
+    /// Networks webhooks may reach although they are loopback, private or
+    /// link-local (`["10.0.0.0/8"]`); by default none.
+    pub allow_networks: Vec<String>,
+    /// First retry delay; each next one doubles, up to `retry_max_ms`.
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
+    /// Attempts before a notification is given up (and marked failed).
+    pub max_attempts: u32,
+    /// Time allowed to one delivery attempt.
+    pub send_timeout_secs: u32,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            silent_after_secs: 180,
+            sweep_every_secs: 15,
+            smtp_url: String::new(),
+            smtp_from: "Readout <readout@localhost>".to_owned(),
+            allow_networks: Vec::new(),
+            retry_first_ms: 10_000,
+            retry_max_ms: 15 * 60 * 1000,
+            max_attempts: 20,
+            send_timeout_secs: 15,
+        }
+    }
+}
+
+impl std::fmt::Debug for AlertsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertsConfig")
+            .field("silent_after_secs", &self.silent_after_secs)
+            .field("sweep_every_secs", &self.sweep_every_secs)
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("smtp_from", &self.smtp_from)
+            .field("allow_networks", &self.allow_networks)
+            .field("retry_first_ms", &self.retry_first_ms)
+            .field("retry_max_ms", &self.retry_max_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("send_timeout_secs", &self.send_timeout_secs)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -59,6 +119,7 @@ impl Default for Config {
             points_days: 30,
             rollups_days: 730,
             agent_binary: None,
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -86,6 +147,7 @@ impl std::fmt::Debug for Config {
             .field("points_days", &self.points_days)
             .field("rollups_days", &self.rollups_days)
             .field("agent_binary", &self.agent_binary)
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -156,6 +218,38 @@ impl Config {
                 "public_url {:?} must start with http:// or https://",
                 self.public_url
             );
+        }
+        let alerts = &self.alerts;
+        readout_notify::target::parse_allowed(&alerts.allow_networks)
+            .map_err(|e| anyhow::anyhow!("alerts.allow_networks: {e}"))?;
+        for (key, value) in [
+            (
+                "alerts.silent_after_secs",
+                u64::from(alerts.silent_after_secs),
+            ),
+            (
+                "alerts.sweep_every_secs",
+                u64::from(alerts.sweep_every_secs),
+            ),
+            ("alerts.retry_first_ms", alerts.retry_first_ms),
+            ("alerts.max_attempts", u64::from(alerts.max_attempts)),
+            (
+                "alerts.send_timeout_secs",
+                u64::from(alerts.send_timeout_secs),
+            ),
+        ] {
+            if value == 0 {
+                bail!("{key} must be at least 1");
+            }
+        }
+        if alerts.retry_max_ms < alerts.retry_first_ms {
+            bail!("alerts.retry_max_ms must be at least alerts.retry_first_ms");
+        }
+        if !(alerts.smtp_url.is_empty()
+            || alerts.smtp_url.starts_with("smtp://")
+            || alerts.smtp_url.starts_with("smtps://"))
+        {
+            bail!("alerts.smtp_url must start with smtp:// or smtps://");
         }
         Ok(())
     }

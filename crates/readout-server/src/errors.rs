@@ -77,6 +77,14 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// Maps "not found" from the store to a 404 naming `what`.
+pub fn not_found(what: String) -> impl FnOnce(DbError) -> ApiError {
+    move |e| match e {
+        DbError::NotFound => ApiError::not_found(&what),
+        other => other.into(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorResponse {

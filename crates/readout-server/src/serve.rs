@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use readout_storage::Database;
 
 use crate::config::Config;
+use crate::delivery::{self, Delivery};
 use crate::ingest::Ingest;
 use crate::keys;
 use crate::state::{AppState, Settings};
@@ -34,9 +35,22 @@ pub async fn serve<D: Database>(
             .with_file_name("readout-agent"),
     };
     let (ingest, writer) = Ingest::start(db.clone());
+    let delivery = Arc::new(Delivery::new(&config.alerts, config.public_url())?);
+    let (stop_delivery, stop) = tokio::sync::watch::channel(false);
+    let deliverer = tokio::spawn(delivery::deliver_loop(
+        db.clone(),
+        Arc::clone(&delivery),
+        stop,
+    ));
+    let sweeper = tokio::spawn(delivery::sweep_loop(
+        db.clone(),
+        Duration::from_secs(u64::from(config.alerts.sweep_every_secs)),
+        i64::from(config.alerts.silent_after_secs) * 1000,
+    ));
     let state = AppState {
         db: db.clone(),
         ingest,
+        delivery,
         settings: Arc::new(Settings {
             admin_token_hash: keys::hash_secret(&admin_token),
             max_body_bytes: config.max_body_bytes,
@@ -90,6 +104,10 @@ pub async fn serve<D: Database>(
         }
     }
     pruner.abort();
+    sweeper.abort();
+    // Sends in flight finish, so a receiver that answered is recorded.
+    let _ = stop_delivery.send(true);
+    deliverer.await.context("notification worker panicked")?;
     // The router and its Ingest handles are gone: the writer drains and ends.
     writer.await.context("cycle writer panicked")?;
     tracing::info!("stopped");

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use readout_proto::Limits;
 
+use crate::delivery::Delivery;
 use crate::ingest::Ingest;
 
 /// What every handler can reach.
@@ -10,6 +11,7 @@ use crate::ingest::Ingest;
 pub struct AppState<D> {
     pub db: D,
     pub ingest: Ingest,
+    pub delivery: Arc<Delivery>,
     pub settings: Arc<Settings>,
 }
 

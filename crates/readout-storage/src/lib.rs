@@ -6,15 +6,23 @@
 
 use std::future::Future;
 
+mod alerts;
+pub mod alerts_sql;
 pub mod codec;
 mod models;
 pub mod series;
 pub mod sql;
 
 // Backends expand `impl_sql_database!` with this crate's sqlx.
+pub use readout_alerting;
 pub use readout_parse;
+pub use serde_json;
 pub use sqlx;
 
+pub use alerts::{
+    After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,
+    RuleStatus, SweepReport, WindowRow,
+};
 pub use models::{
     AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, Host, HostAuth, IncomingCycle,
     JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention, RunOutcome,
@@ -46,6 +54,16 @@ impl DbError {
         }
     }
 
+    /// A write that broke the uniqueness of a `what` called `name`.
+    pub fn unique_name(e: sqlx::Error, what: &str, name: &str) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                DbError::Conflict(format!("a {what} named {name:?} already exists"))
+            }
+            _ => DbError::Other(e),
+        }
+    }
+
     /// A statement naming one row touched none: that row does not exist.
     pub fn expect_one(rows_affected: u64) -> Result<(), DbError> {
         if rows_affected == 0 {
@@ -64,7 +82,7 @@ pub enum Stored {
 }
 
 /// The storage backend. Every method is one short transaction.
-pub trait Database: Clone + Send + Sync + 'static {
+pub trait Database: Alerts + Clone + Send + Sync + 'static {
     /// Creates a host with its default data sources.
     fn create_host(&self, host: &NewHost) -> impl Future<Output = Result<Host, DbError>> + Send;
 

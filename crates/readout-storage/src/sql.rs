@@ -169,12 +169,7 @@ macro_rules! impl_sql_database {
                 .bind(host.created_at_ms)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(d) if d.is_unique_violation() => {
-                        $crate::DbError::Conflict(format!("a host named {:?} already exists", host.name))
-                    }
-                    _ => $crate::DbError::Other(e),
-                })?;
+                .map_err(|e| $crate::DbError::unique_name(e, "host", &host.name))?;
                 for source in &host.sources {
                     sqlx::query(
                         "INSERT INTO data_sources (host_id, command_name, created_at_ms, parser_json) \
@@ -398,12 +393,7 @@ macro_rules! impl_sql_database {
                 .bind(t.updated_at_ms)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| match &e {
-                    $crate::sqlx::Error::Database(d) if d.is_unique_violation() => {
-                        $crate::DbError::Conflict(format!("a template named {:?} already exists", t.name))
-                    }
-                    _ => $crate::DbError::Other(e),
-                })?;
+                .map_err(|e| $crate::DbError::unique_name(e, "template", &t.name))?;
                 Ok(())
             }
 
@@ -607,6 +597,7 @@ macro_rules! impl_sql_database {
                     .bind(inc.allowlist_json())
                     .execute(&mut *tx)
                     .await?;
+                    Self::alert_cycle(&mut tx, inc).await?;
                     outcome.push($crate::Stored::New);
                 }
                 tx.commit().await?;

@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use readout_storage::Database;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
 pub mod agent;
+pub mod alerts;
 pub mod api;
 pub mod dist;
 pub mod variables;
@@ -58,6 +59,43 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
             "/templates/{tid}/apply",
             post(variables::apply_template::<D>),
         )
+        .route("/hosts/{id}/alerts", get(alerts::list_rules::<D>))
+        .route(
+            "/hosts/{id}/alerts/{variable}",
+            put(alerts::put_rule::<D>).delete(alerts::delete_rule::<D>),
+        )
+        .route("/incidents", get(alerts::list_incidents::<D>))
+        .route("/incidents/{iid}", get(alerts::get_incident::<D>))
+        .route(
+            "/incidents/{iid}/acknowledge",
+            post(alerts::acknowledge::<D>),
+        )
+        .route(
+            "/maintenance",
+            get(alerts::list_windows::<D>).post(alerts::create_window::<D>),
+        )
+        .route("/maintenance/{wid}", delete(alerts::delete_window::<D>))
+        .route(
+            "/channels",
+            get(alerts::list_channels::<D>).post(alerts::create_channel::<D>),
+        )
+        .route(
+            "/channels/{cid}",
+            get(alerts::get_channel::<D>)
+                .put(alerts::update_channel::<D>)
+                .delete(alerts::delete_channel::<D>),
+        )
+        .route("/channels/{cid}/test", post(alerts::test_channel::<D>))
+        .route(
+            "/routes",
+            get(alerts::list_routes::<D>).post(alerts::create_route::<D>),
+        )
+        .route(
+            "/routes/{rid}",
+            put(alerts::update_route::<D>).delete(alerts::delete_route::<D>),
+        )
+        .route("/notifications", get(alerts::list_notifications::<D>))
+        .route("/notifications/{nid}", get(alerts::get_notification::<D>))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             api::require_admin::<D>,

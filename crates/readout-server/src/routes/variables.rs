@@ -10,19 +10,12 @@ use readout_parse::extract::ParserConfig;
 use readout_parse::host::{Derived, DerivedSpec, VariableError};
 use readout_parse::{Input, Value};
 use readout_storage::series::{self, Range, Series};
-use readout_storage::{DataSource, Database, DbError, SampleRow, SeriesInfo, Template};
+use readout_storage::{DataSource, Database, SampleRow, SeriesInfo, Template};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{ApiError, JsonBody};
+use crate::errors::{ApiError, JsonBody, not_found};
 use crate::routes::api::live_host;
 use crate::state::AppState;
-
-fn not_found(what: String) -> impl FnOnce(DbError) -> ApiError {
-    move |e| match e {
-        DbError::NotFound => ApiError::not_found(&what),
-        other => other.into(),
-    }
-}
 
 fn check_parser(parser: &ParserConfig) -> Result<(), ApiError> {
     parser

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod receivers;
+
 pub const ADMIN_TOKEN: &str = "rat_test_admin_token";
 
 /// The `readout-agent` binary, built once per test run next to `readout`.
