@@ -219,11 +219,15 @@ fn crossing_story(extra: &[&str]) {
     .expect("a getting-data-again notice");
     assert_eq!(back.json()["state"], "OK");
 
-    // Exactly once each: nothing more arrives.
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(receiver.calls_to("/hooks/").len(), 5);
-    let delivered = server.api_get("/notifications?status=delivered");
+    // Exactly once each: the outbox drains with ten deliveries, five calls.
+    let delivered = wait_for(WAIT, || {
+        let pending = server.api_get("/notifications?status=pending");
+        let delivered = server.api_get("/notifications?status=delivered");
+        (pending.as_array().is_some_and(Vec::is_empty)).then_some(delivered)
+    })
+    .expect("an empty outbox");
     assert_eq!(delivered.as_array().map(Vec::len), Some(10), "{delivered}");
+    assert_eq!(receiver.calls_to("/hooks/").len(), 5);
 }
 
 fn retry_story(extra: &[&str]) {
