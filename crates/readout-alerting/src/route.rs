@@ -208,25 +208,38 @@ fn muted(windows: &[Window], host_id: &str, variable: &str, now_ms: i64) -> bool
     windows.iter().any(|w| w.mutes(host_id, variable, now_ms))
 }
 
+/// What a route has told of an incident so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Told {
+    Nothing,
+    /// Its channels were told.
+    Channels,
+    /// Its escalation channels were told too.
+    Escalated,
+}
+
 /// Plans the notices for one host's state changes of one cycle (or one
 /// silence check): each route gets one notice holding every change it
-/// matches. `told(route, incident)` says whether a route was already told
-/// of an incident; recoveries and changes of a told incident go to it
-/// even if the new state is not one it asked for.
+/// matches. `told(route, incident)` says what a route already told of an
+/// incident; recoveries and changes of a told incident go to it even if
+/// the new state is not one it asked for, and to its escalation channels
+/// if they were told (so a pager opened by an escalation is closed too).
 pub fn plan_changes(
     host_id: &str,
     host_name: &str,
     events: &[NoticeEvent],
     routes: &[(String, Route)],
     windows: &[Window],
-    told: impl Fn(&str, i64) -> bool,
+    told: impl Fn(&str, i64) -> Told,
     now_ms: i64,
 ) -> Plan {
     let mut plan = Plan::default();
     for (route_id, route) in routes {
         let mut picked = Vec::new();
+        let mut escalated = Vec::new();
         for e in events {
-            let was_told = told(route_id, e.incident_id);
+            let told = told(route_id, e.incident_id);
+            let was_told = told != Told::Nothing;
             let wanted = route.matches(host_name, &e.variable, e.problem());
             if !(was_told || wanted) {
                 continue;
@@ -254,16 +267,25 @@ pub fn plan_changes(
                     escalated: false,
                 });
             }
+            if told == Told::Escalated {
+                escalated.push(e.clone());
+            }
             picked.push(e.clone());
         }
-        if !picked.is_empty() {
-            picked.sort_by_key(severity);
-            plan.sends.push(Send {
-                route_id: route_id.clone(),
-                channels: route.channels.clone(),
-                kind: NoticeKind::Change,
-                events: picked,
-            });
+        let escalation = route.escalation.as_ref().map(|e| e.channels.clone());
+        for (channels, mut events) in [
+            (route.channels.clone(), picked),
+            (escalation.unwrap_or_default(), escalated),
+        ] {
+            if !events.is_empty() && !channels.is_empty() {
+                events.sort_by_key(severity);
+                plan.sends.push(Send {
+                    route_id: route_id.clone(),
+                    channels,
+                    kind: NoticeKind::Change,
+                    events,
+                });
+            }
         }
     }
     plan

@@ -2,7 +2,7 @@
 
 use readout_alerting::State;
 use readout_alerting::route::{
-    Followed, NoticeEvent, NoticeKind, Route, plan_changes, plan_followups,
+    Followed, NoticeEvent, NoticeKind, Route, Told, plan_changes, plan_followups,
 };
 use readout_alerting::window::Window;
 
@@ -47,7 +47,7 @@ fn one_cycles_changes_make_one_message_worst_first() {
         &events,
         &route(r#"{"channels": ["c1", "c2"]}"#),
         &[],
-        |_, _| false,
+        |_, _| Told::Nothing,
         0,
     );
     assert_eq!(plan.sends.len(), 1);
@@ -66,17 +66,41 @@ fn a_route_hears_recoveries_only_of_what_it_was_told() {
     let errors_only = route(r#"{"channels": ["c1"], "states": ["ERROR"]}"#);
     let warn = [event(1, "load1", State::Ok, State::Warning)];
     assert!(
-        plan_changes("h1", "web1", &warn, &errors_only, &[], |_, _| false, 0)
-            .sends
-            .is_empty()
+        plan_changes(
+            "h1",
+            "web1",
+            &warn,
+            &errors_only,
+            &[],
+            |_, _| Told::Nothing,
+            0
+        )
+        .sends
+        .is_empty()
     );
     let recovered = [event(1, "load1", State::Warning, State::Ok)];
     assert!(
-        plan_changes("h1", "web1", &recovered, &errors_only, &[], |_, _| false, 0)
-            .sends
-            .is_empty()
+        plan_changes(
+            "h1",
+            "web1",
+            &recovered,
+            &errors_only,
+            &[],
+            |_, _| Told::Nothing,
+            0
+        )
+        .sends
+        .is_empty()
     );
-    let plan = plan_changes("h1", "web1", &recovered, &errors_only, &[], |_, _| true, 0);
+    let plan = plan_changes(
+        "h1",
+        "web1",
+        &recovered,
+        &errors_only,
+        &[],
+        |_, _| Told::Channels,
+        0,
+    );
     assert_eq!(plan.sends.len(), 1, "told of it before: hears it end");
 }
 
@@ -90,7 +114,7 @@ fn a_window_holds_the_notice_until_it_closes() {
         &events,
         &routes,
         &window_now(),
-        |_, _| false,
+        |_, _| Told::Nothing,
         HOUR,
     );
     assert!(plan.sends.is_empty());
@@ -149,4 +173,24 @@ fn repeats_stop_when_acknowledged_and_escalation_fires_once() {
             .sends
             .is_empty()
     );
+}
+
+#[test]
+fn a_recovery_reaches_the_escalation_channels_that_heard_of_the_problem() {
+    let routes =
+        route(r#"{"channels": ["c1"], "escalation": {"after_secs": 60, "channels": ["pager"]}}"#);
+    let recovered = [event(1, "load1", State::Error, State::Ok)];
+    let channels = |told: Told| -> Vec<Vec<String>> {
+        plan_changes("h1", "web1", &recovered, &routes, &[], |_, _| told, 0)
+            .sends
+            .into_iter()
+            .map(|s| s.channels)
+            .collect()
+    };
+    assert_eq!(channels(Told::Channels), [vec!["c1".to_owned()]]);
+    assert_eq!(
+        channels(Told::Escalated),
+        [vec!["c1".to_owned()], vec!["pager".to_owned()]]
+    );
+    assert!(channels(Told::Nothing).is_empty());
 }

@@ -58,6 +58,9 @@ pub struct AlertsConfig {
     /// `smtp://USER:PASSWORD@HOST:587?tls=required` (STARTTLS),
     /// `smtps://USER:PASSWORD@HOST:465` (TLS). Empty: no email.
     pub smtp_url: String,
+    /// A PEM file of CA certificates the relay's certificate may chain to,
+    /// besides the public ones (a relay with a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of notification emails.
     pub smtp_from: String,
     /// Networks webhooks may reach although they are loopback, private or
@@ -78,6 +81,7 @@ impl Default for AlertsConfig {
             silent_after_secs: 180,
             sweep_every_secs: 15,
             smtp_url: String::new(),
+            smtp_ca_file: None,
             smtp_from: "Readout <readout@localhost>".to_owned(),
             allow_networks: Vec::new(),
             retry_first_ms: 10_000,
@@ -94,6 +98,7 @@ impl std::fmt::Debug for AlertsConfig {
             .field("silent_after_secs", &self.silent_after_secs)
             .field("sweep_every_secs", &self.sweep_every_secs)
             .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .field("smtp_from", &self.smtp_from)
             .field("allow_networks", &self.allow_networks)
             .field("retry_first_ms", &self.retry_first_ms)
@@ -273,13 +278,19 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
+        self.public_url_at(self.listen)
+    }
+
+    /// The public URL of a server bound to `listen` (which may differ from
+    /// the configured address when that asks for port 0).
+    pub fn public_url_at(&self, listen: std::net::SocketAddr) -> String {
         if self.public_url.is_empty() {
             let scheme = if self.tls_cert.is_some() {
                 "https"
             } else {
                 "http"
             };
-            format!("{scheme}://{}", self.listen)
+            format!("{scheme}://{listen}")
         } else {
             self.public_url.trim_end_matches('/').to_owned()
         }

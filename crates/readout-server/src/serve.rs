@@ -34,8 +34,15 @@ pub async fn serve<D: Database>(
             .context("cannot locate this executable")?
             .with_file_name("readout-agent"),
     };
+    // Bound first: links in notifications and install commands name the
+    // port actually bound, port 0 included.
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let public_url = config.public_url_at(addr);
     let (ingest, writer) = Ingest::start(db.clone());
-    let delivery = Arc::new(Delivery::new(&config.alerts, config.public_url())?);
+    let delivery = Arc::new(Delivery::new(&config.alerts, public_url.clone())?);
     let (stop_delivery, stop) = tokio::sync::watch::channel(false);
     let deliverer = tokio::spawn(delivery::deliver_loop(
         db.clone(),
@@ -54,7 +61,7 @@ pub async fn serve<D: Database>(
         settings: Arc::new(Settings {
             admin_token_hash: keys::hash_secret(&admin_token),
             max_body_bytes: config.max_body_bytes,
-            public_url: config.public_url(),
+            public_url,
             agent_binary,
             limits: readout_proto::Limits::default(),
             points_days: config.points_days,
@@ -81,22 +88,17 @@ pub async fn serve<D: Database>(
                 shutdown.await;
                 stopper.graceful_shutdown(Some(Duration::from_secs(10)));
             });
-            let server = axum_server::bind_rustls(config.listen, tls)
-                .handle(handle.clone())
+            let server = axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
                 .serve(app.into_make_service());
-            let ready = async {
-                if let Some(addr) = handle.listening().await {
-                    on_ready(addr);
-                }
-            };
-            let (served, ()) = tokio::join!(server, ready);
-            served.with_context(|| format!("HTTPS server on {} failed", config.listen))?;
+            on_ready(addr);
+            server
+                .await
+                .with_context(|| format!("HTTPS server on {addr} failed"))?;
         }
         _ => {
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", config.listen))?;
-            on_ready(listener.local_addr()?);
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            on_ready(addr);
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

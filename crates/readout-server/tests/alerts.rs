@@ -7,29 +7,32 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::receivers::{Receiver, SmtpServer};
+use support::receivers::{Call, Receiver, SmtpOptions, SmtpServer};
 use support::{Agent, PgDatabase, Server, wait_for};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 /// A server whose alerts section suits a test: fast sweeps and retries,
-/// loopback webhooks allowed (only when `allow_loopback`).
-fn server(extra: &[&str], smtp_port: Option<u16>, allow_loopback: bool) -> Server {
+/// loopback webhooks allowed (only when `allow_loopback`); `alerts` adds
+/// lines to that section.
+fn server(extra: &[&str], alerts: &str, allow_loopback: bool) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("readout.toml");
-    let smtp = smtp_port.map_or(String::new(), |p| {
-        format!("smtp_url = \"smtp://127.0.0.1:{p}\"\n")
-    });
     let allow = if allow_loopback {
         "allow_networks = [\"127.0.0.1/32\"]\n"
     } else {
         ""
     };
+    let silent = if alerts.contains("silent_after_secs") {
+        ""
+    } else {
+        "silent_after_secs = 3\n"
+    };
     std::fs::write(
         &config,
         format!(
-            "[alerts]\nsilent_after_secs = 3\nsweep_every_secs = 1\nretry_first_ms = 200\nretry_max_ms = 1000\n\
-             smtp_from = \"Readout <alerts@readout.test>\"\n{smtp}{allow}"
+            "[alerts]\n{silent}sweep_every_secs = 1\nretry_first_ms = 200\nretry_max_ms = 1000\n\
+             smtp_from = \"Readout <alerts@readout.test>\"\n{allow}{alerts}\n"
         ),
     )
     .expect("config");
@@ -37,6 +40,57 @@ fn server(extra: &[&str], smtp_port: Option<u16>, allow_loopback: bool) -> Serve
     let mut args = vec!["--config", config.as_str()];
     args.extend_from_slice(extra);
     Server::start_in(dir, &args)
+}
+
+fn smtp_url(smtp: &SmtpServer) -> String {
+    format!("smtp_url = \"smtp://127.0.0.1:{}\"", smtp.port)
+}
+
+/// A host whose agent runs `cat level.txt`, with `level_pct` parsed from it
+/// and a rule: warning above 50, error above 90.
+struct LevelHost {
+    id: String,
+    agent: Agent,
+    file: std::path::PathBuf,
+}
+
+impl LevelHost {
+    fn new(server: &Server, name: &str) -> Self {
+        let (id, key) = server.add_host(name);
+        let agent = Agent::new(&server.url(), &id, &key, "", "");
+        let file = agent.path("level.txt");
+        std::fs::write(&file, "level 10\n").expect("write level");
+        std::fs::write(
+            agent.path("available_commands.sh"),
+            format!("readout_level=\"cat {}\"\n", file.display()),
+        )
+        .expect("allowlist");
+        agent.once();
+        server.api_put(
+            &format!("/hosts/{id}/commands"),
+            &json!({"commands": ["readout_level"]}),
+        );
+        // The agent learns the new list from this cycle's answer.
+        agent.once();
+        server.api_put(
+            &format!("/hosts/{id}/sources/readout_level"),
+            &json!({"parser": {"variables": [
+                {"name": "level_pct", "extract": {"from": "regex", "pattern": "level (\\d+)"}}
+            ]}}),
+        );
+        let rule = server.api_put(
+            &format!("/hosts/{id}/alerts/level_pct"),
+            &json!({"warning": {"above": 50}, "error": {"above": 90}}),
+        );
+        assert_eq!(rule["trigger_after"], 1);
+        Self { id, agent, file }
+    }
+
+    /// Writes `level N` and runs one cycle.
+    fn report(&self, level: u32) {
+        std::fs::write(&self.file, format!("level {level}\n")).expect("write level");
+        self.agent.once();
+    }
 }
 
 fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
@@ -67,35 +121,116 @@ macro_rules! on_both_stores {
 on_both_stores!(crossing_story: ranges_crossed_by_the_real_agent_notify_once_each_on_sqlite, ranges_crossed_by_the_real_agent_notify_once_each_on_postgres);
 on_both_stores!(retry_story: a_failing_receiver_gets_retries_and_a_kill_loses_nothing_on_sqlite, a_failing_receiver_gets_retries_and_a_kill_loses_nothing_on_postgres);
 
+on_both_stores!(followup_story: repeats_escalation_acknowledgement_and_maintenance_through_the_server_on_sqlite, repeats_escalation_acknowledgement_and_maintenance_through_the_server_on_postgres);
+
+/// The `kind` and `severity` of each call to `path`, in order.
+fn kinds(receiver: &Receiver, path: &str) -> Vec<(String, String)> {
+    receiver
+        .calls_to(path)
+        .iter()
+        .map(|c| {
+            let body = c.json();
+            let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+            (text("kind"), text("severity"))
+        })
+        .collect()
+}
+
+fn pair(kind: &str, severity: &str) -> (String, String) {
+    (kind.to_owned(), severity.to_owned())
+}
+
+fn followup_story(extra: &[&str]) {
+    let receiver = Receiver::start();
+    // The agent runs only when told: it must not fall silent meanwhile.
+    let server = server(extra, "silent_after_secs = 3600", true);
+    let web1 = LevelHost::new(&server, "web1");
+    let channel = |name: &str| {
+        created(
+            &server,
+            "/channels",
+            &json!({"name": name, "kind": "webhook", "url": format!("{}/{name}", receiver.url)}),
+        )
+    };
+    let (ops, pager) = (channel("ops"), channel("pager"));
+    created(
+        &server,
+        "/routes",
+        &json!({"name": "ops, then the pager", "channels": [ops], "repeat_every_secs": 2,
+                "escalation": {"after_secs": 4, "channels": [pager]}}),
+    );
+
+    // ERROR: told at once, repeated every 2 s, escalated after 4 s.
+    web1.report(95);
+    let escalated = wait_for(WAIT, || {
+        let pager = kinds(&receiver, "/pager");
+        (!pager.is_empty()).then_some(pager)
+    })
+    .expect("an escalation");
+    assert_eq!(escalated, [pair("escalation", "ERROR")]);
+    let ops_calls = kinds(&receiver, "/ops");
+    assert_eq!(ops_calls[0], pair("change", "ERROR"));
+    assert!(
+        ops_calls.len() >= 2 && ops_calls[1..].iter().all(|k| *k == pair("repeat", "ERROR")),
+        "{ops_calls:?}"
+    );
+
+    // Acknowledged: no more repeats (two repeat intervals pass in silence).
+    let incidents = server.api_get(&format!("/incidents?host={}&open=true", web1.id));
+    let iid = incidents[0]["id"].as_i64().expect("incident id");
+    let (status, acked) = post(
+        &server,
+        &format!("/incidents/{iid}/acknowledge"),
+        &json!({"by": "alice"}),
+    );
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["acknowledged_by"], "alice");
+    let told = receiver.calls_to("/ops").len();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        receiver.calls_to("/ops").len(),
+        told,
+        "repeats after the acknowledgement"
+    );
+
+    // The recovery reaches both channels: the pager closes what it opened.
+    web1.report(20);
+    let closed = wait_for(WAIT, || {
+        let pager = kinds(&receiver, "/pager");
+        (pager.len() == 2).then_some(pager)
+    })
+    .expect("the pager told of the recovery");
+    assert_eq!(closed[1], pair("change", "OK"));
+    assert_eq!(kinds(&receiver, "/ops").last(), Some(&pair("change", "OK")));
+
+    // Maintenance for 6 s: a new problem is held, then told when it ends.
+    let from = jiff::Timestamp::now();
+    let to = from + jiff::SignedDuration::from_secs(6);
+    created(
+        &server,
+        "/maintenance",
+        &json!({"host": web1.id, "schedule": {"kind": "once", "from": from.to_string(), "to": to.to_string()},
+                "comment": "disk swap"}),
+    );
+    let before = receiver.calls_to("/ops").len();
+    web1.report(96);
+    let held = wait_for(WAIT, || {
+        let ops = kinds(&receiver, "/ops");
+        (ops.len() > before).then(|| ops[before].clone())
+    })
+    .expect("the held notice");
+    assert!(jiff::Timestamp::now() >= to, "told during the window");
+    assert_eq!(held, pair("change", "ERROR"));
+    let open = server.api_get(&format!("/incidents?host={}&open=true", web1.id));
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+}
+
 fn crossing_story(extra: &[&str]) {
     let receiver = Receiver::start();
     let smtp = SmtpServer::start();
-    let server = server(extra, Some(smtp.port), true);
-    let (id, key) = server.add_host("web1");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("level.txt");
-    let write = |text: &str| std::fs::write(&file, text).expect("write level");
-    write("level 10\n");
-    let allowlist = format!("readout_level=\"cat {}\"\n", file.display());
-    let agent = Agent::new(&server.url(), &id, &key, &allowlist, "");
-    agent.once();
-    server.api_put(
-        &format!("/hosts/{id}/commands"),
-        &json!({"commands": ["readout_level"]}),
-    );
-    // The agent learns the new list from this cycle's answer.
-    agent.once();
-    server.api_put(
-        &format!("/hosts/{id}/sources/readout_level"),
-        &json!({"parser": {"variables": [
-            {"name": "level_pct", "extract": {"from": "regex", "pattern": "level (\\d+)"}}
-        ]}}),
-    );
-    let rule = server.api_put(
-        &format!("/hosts/{id}/alerts/level_pct"),
-        &json!({"warning": {"above": 50}, "error": {"above": 90}}),
-    );
-    assert_eq!(rule["trigger_after"], 1);
+    let server = server(extra, &smtp_url(&smtp), true);
+    let web1 = LevelHost::new(&server, "web1");
+    let id = &web1.id;
 
     let hook = created(
         &server,
@@ -118,10 +253,9 @@ fn crossing_story(extra: &[&str]) {
     );
 
     // OK → OK: nothing. Then warning, error, a repeat of error, recovery.
-    agent.once();
-    for level in ["60", "95", "97", "20"] {
-        write(&format!("level {level}\n"));
-        agent.once();
+    web1.agent.once();
+    for level in [60, 95, 97, 20] {
+        web1.report(level);
     }
     let calls = wait_for(WAIT, || {
         let calls = receiver.calls_to("/hooks/");
@@ -138,18 +272,10 @@ fn crossing_story(extra: &[&str]) {
         Some("ERROR")
     );
     assert!(error.headers.contains_key("idempotency-key"));
-    let mut body = error.json();
-    // Listening on port 0, the public URL names the configured port.
-    let link = body["link"].take();
-    assert!(
-        link.as_str()
-            .is_some_and(|l| l.ends_with(&format!("/hosts/{id}"))),
-        "{link}"
-    );
     assert_eq!(
-        body,
+        error.json(),
         json!({"host": "web1", "variable": "level_pct", "value": 95.0, "unit": "%", "state": "ERROR",
-               "previous": "WARNING", "error_range": "above 90", "link": null})
+               "previous": "WARNING", "error_range": "above 90", "link": format!("{}/hosts/{id}", server.url())})
     );
     let mails = wait_for(WAIT, || {
         let mails = smtp.mails();
@@ -209,7 +335,7 @@ fn crossing_story(extra: &[&str]) {
     })
     .expect("a SILENT notice");
     assert_eq!(silent.json()["host"], "web1");
-    agent.once();
+    web1.agent.once();
     let back = wait_for(WAIT, || {
         receiver
             .calls_to("/hooks/")
@@ -232,7 +358,7 @@ fn crossing_story(extra: &[&str]) {
 
 fn retry_story(extra: &[&str]) {
     let receiver = Receiver::start();
-    let mut server = server(extra, None, true);
+    let mut server = server(extra, "", true);
     let hook = created(
         &server,
         "/channels",
@@ -306,7 +432,7 @@ fn retry_story(extra: &[&str]) {
 #[test]
 fn webhooks_to_inner_addresses_are_refused_without_the_operators_allowance() {
     let receiver = Receiver::start();
-    let mut server = server(&[], None, false);
+    let mut server = server(&[], "", false);
     for (url, why) in [
         (
             "http://127.0.0.1:9/x",
@@ -370,4 +496,386 @@ fn webhooks_to_inner_addresses_are_refused_without_the_operators_allowance() {
     let error = detail["attempts"][0]["error"].as_str().expect("error");
     assert!(error.contains("is a loopback address"), "{error}");
     assert!(receiver.calls_to("/named").is_empty());
+}
+
+#[test]
+fn a_hosts_own_silence_limit_overrides_the_servers() {
+    let receiver = Receiver::start();
+    let server = server(&[], "silent_after_secs = 3600", true);
+    let hook = created(
+        &server,
+        "/channels",
+        &json!({"name": "quiet", "kind": "webhook", "url": format!("{}/quiet", receiver.url)}),
+    );
+    created(
+        &server,
+        "/routes",
+        &json!({"name": "all", "channels": [hook]}),
+    );
+    let patch = |id: &str, body: Value| server.api("PATCH", &format!("/hosts/{id}"), Some(&body));
+    let (quick, quick_key) = server.add_host("quick");
+    let (slow, slow_key) = server.add_host("slow");
+
+    let (status, answer) = patch(&quick, json!({"silent_after_secs": 0}));
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().expect("message");
+    assert!(message.contains("silent_after_secs is 0"), "{message}");
+    let (status, detail) = patch(&quick, json!({"silent_after_secs": 2}));
+    assert_eq!((status, &detail["silent_after_secs"]), (200, &json!(2)));
+
+    for (id, key) in [(&quick, &quick_key), (&slow, &slow_key)] {
+        Agent::new(&server.url(), id, key, "", "").once();
+    }
+    let silent = wait_for(WAIT, || {
+        receiver
+            .calls_to("/quiet")
+            .into_iter()
+            .find(|c| c.json()["severity"] == "SILENT")
+    })
+    .expect("quick falls silent");
+    assert_eq!(silent.json()["host"], "quick");
+    // Quiet as long, the other host keeps the server's hour.
+    assert_eq!(receiver.calls_to("/quiet").len(), 1);
+    let slow_incidents = server.api_get(&format!("/incidents?host={slow}"));
+    assert_eq!(slow_incidents, json!([]));
+
+    let (status, detail) = patch(&quick, json!({"silent_after_secs": null}));
+    assert_eq!((status, &detail["silent_after_secs"]), (200, &Value::Null));
+}
+
+/// Every preset, pointed at the receiver, carries a real problem and its
+/// recovery in the shape its service expects.
+#[test]
+fn every_preset_reaches_a_real_receiver_on_trigger_and_recovery() {
+    let receiver = Receiver::start();
+    let server = server(&[], "silent_after_secs = 3600", true);
+    let web1 = LevelHost::new(&server, "web1");
+    let at = |path: &str| format!("{}/{path}", receiver.url);
+    let presets = [
+        ("slack", json!({"url": at("slack")})),
+        ("discord", json!({"url": at("discord")})),
+        ("teams", json!({"url": at("teams")})),
+        (
+            "telegram",
+            json!({"token": "123:abc", "chat_id": "-1001", "api_url": at("telegram")}),
+        ),
+        (
+            "ntfy",
+            json!({"topic": "readout-alerts", "url": at("ntfy"), "token": "tk_ntfy"}),
+        ),
+        (
+            "pushover",
+            json!({"token": "app_t", "user": "user_k", "api_url": at("pushover")}),
+        ),
+        (
+            "pagerduty",
+            json!({"routing_key": "R0UTING", "api_url": at("pagerduty")}),
+        ),
+        (
+            "opsgenie",
+            json!({"api_key": "genie-1", "api_url": at("opsgenie")}),
+        ),
+        ("gotify", json!({"url": at("gotify"), "token": "g_app"})),
+    ];
+    let channels: Vec<String> = presets
+        .iter()
+        .map(|(preset, params)| {
+            created(
+                &server,
+                "/channels",
+                &json!({"name": preset, "kind": "webhook", "preset": preset, "params": params}),
+            )
+        })
+        .collect();
+    created(
+        &server,
+        "/routes",
+        &json!({"name": "all", "channels": channels}),
+    );
+
+    web1.report(95);
+    web1.report(20);
+    let calls = wait_for(WAIT, || {
+        let calls = receiver.calls();
+        (calls.len() >= 2 * presets.len()).then_some(calls)
+    })
+    .expect("two calls per preset");
+    assert_eq!(calls.len(), 2 * presets.len());
+    let problem = "web1: level_pct is ERROR: 95 % (error above 90)";
+    let recovery = "web1: level_pct recovered: 20 % (was ERROR)";
+    let link = format!("/hosts/{}", web1.id);
+    // (trigger, recovery) calls of one preset, by path prefix.
+    let of = |prefix: &str| -> (Call, Call) {
+        let mine: Vec<Call> = calls
+            .iter()
+            .filter(|c| c.path.starts_with(prefix))
+            .cloned()
+            .collect();
+        assert_eq!(mine.len(), 2, "{prefix}: {mine:?}");
+        for c in &mine {
+            assert_eq!(c.method, "POST", "{prefix}");
+            assert!(c.headers.contains_key("idempotency-key"), "{prefix}");
+        }
+        (mine[0].clone(), mine[1].clone())
+    };
+    let json_call = |c: &Call| {
+        assert_eq!(c.headers["content-type"], "application/json", "{}", c.path);
+        c.json()
+    };
+
+    for chat in ["/slack", "/discord"] {
+        let (trigger, recovered) = of(chat);
+        assert_eq!(trigger.path, chat);
+        let field = if chat == "/slack" { "text" } else { "content" };
+        let text = json_call(&trigger)[field]
+            .as_str()
+            .expect("text")
+            .to_owned();
+        assert!(text.contains(problem) && text.contains(&link), "{text}");
+        let text = json_call(&recovered)[field]
+            .as_str()
+            .expect("text")
+            .to_owned();
+        assert!(text.contains(recovery), "{text}");
+        if chat == "/discord" {
+            assert_eq!(
+                json_call(&trigger)["allowed_mentions"],
+                json!({"parse": []})
+            );
+        }
+    }
+
+    let (trigger, _) = of("/teams");
+    let card = json_call(&trigger);
+    let content = &card["attachments"][0]["content"];
+    assert_eq!(content["type"], "AdaptiveCard");
+    assert_eq!(content["body"][0]["text"], problem);
+    assert!(
+        content["actions"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&link))
+    );
+
+    let (trigger, recovered) = of("/telegram");
+    assert_eq!(trigger.path, "/telegram/bot123:abc/sendMessage");
+    let body = json_call(&trigger);
+    assert_eq!(body["chat_id"], "-1001");
+    assert!(body["text"].as_str().is_some_and(|t| t.contains(problem)));
+    assert!(
+        json_call(&recovered)["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(recovery))
+    );
+
+    let (trigger, recovered) = of("/ntfy");
+    assert_eq!(trigger.path, "/ntfy/readout-alerts");
+    assert_eq!(trigger.headers["title"], problem);
+    assert_eq!(trigger.headers["priority"], "high");
+    assert_eq!(trigger.headers["tags"], "rotating_light");
+    assert_eq!(trigger.headers["authorization"], "Bearer tk_ntfy");
+    assert!(trigger.headers["click"].ends_with(&link));
+    assert_eq!(trigger.body, "level_pct is ERROR: 95 % (error above 90)");
+    assert_eq!(recovered.headers["priority"], "low");
+    assert_eq!(recovered.headers["tags"], "white_check_mark");
+
+    let (trigger, recovered) = of("/pushover");
+    assert_eq!(trigger.path, "/pushover/1/messages.json");
+    let body = json_call(&trigger);
+    assert_eq!(
+        (
+            &body["token"],
+            &body["user"],
+            &body["title"],
+            &body["priority"]
+        ),
+        (
+            &json!("app_t"),
+            &json!("user_k"),
+            &json!(problem),
+            &json!(1)
+        )
+    );
+    assert_eq!(json_call(&recovered)["priority"], -1);
+
+    let (trigger, recovered) = of("/pagerduty");
+    assert_eq!(trigger.path, "/pagerduty/v2/enqueue");
+    let (opened, closed) = (json_call(&trigger), json_call(&recovered));
+    assert_eq!(opened["routing_key"], "R0UTING");
+    assert_eq!(opened["event_action"], "trigger");
+    assert_eq!(opened["payload"]["severity"], "critical");
+    assert_eq!(opened["payload"]["source"], "web1");
+    assert_eq!(opened["payload"]["summary"], problem);
+    assert_eq!(closed["event_action"], "resolve");
+    assert!(opened["dedup_key"].is_string());
+    assert_eq!(
+        opened["dedup_key"], closed["dedup_key"],
+        "resolves what it opened"
+    );
+
+    let (trigger, recovered) = of("/opsgenie");
+    assert_eq!(trigger.path, "/opsgenie/v2/alerts");
+    assert_eq!(trigger.headers["authorization"], "GenieKey genie-1");
+    let alert = json_call(&trigger);
+    assert_eq!(
+        (&alert["priority"], &alert["entity"]),
+        (&json!("P1"), &json!("web1"))
+    );
+    let alias = alert["alias"].as_str().expect("alias");
+    assert_eq!(
+        recovered.path,
+        format!("/opsgenie/v2/alerts/{alias}/close?identifierType=alias")
+    );
+    assert_eq!(json_call(&recovered)["note"], recovery);
+
+    let (trigger, recovered) = of("/gotify");
+    assert_eq!(trigger.path, "/gotify/message");
+    assert_eq!(trigger.headers["x-gotify-key"], "g_app");
+    let body = json_call(&trigger);
+    assert_eq!(
+        (&body["title"], &body["priority"]),
+        (&json!(problem), &json!(8))
+    );
+    assert_eq!(json_call(&recovered)["priority"], 2);
+}
+
+/// Sends a test notice through `channel`; returns the notification once
+/// it is delivered or failed.
+fn send_test(server: &Server, channel: &str) -> Value {
+    let (status, queued) = post(server, &format!("/channels/{channel}/test"), &json!({}));
+    assert_eq!(status, 202, "{queued}");
+    let nid = queued["notification_id"].as_i64().expect("id");
+    let settled = wait_for(WAIT, || {
+        let d = server.api_get(&format!("/notifications/{nid}"));
+        (d["status"] != "pending").then_some(d)
+    });
+    settled.unwrap_or_else(|| {
+        let d = server.api_get(&format!("/notifications/{nid}"));
+        panic!("notification {nid} still pending: {d}")
+    })
+}
+
+/// Email over STARTTLS and over implicit TLS, both with a login, to a
+/// relay whose certificate a private CA signed (`alerts.smtp_ca_file`).
+#[test]
+fn email_goes_over_starttls_and_tls_with_a_login() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    support::make_certs(certs.path());
+    let pair = (
+        certs.path().join("server.pem"),
+        certs.path().join("server.key"),
+    );
+    let pair = Some((pair.0.as_path(), pair.1.as_path()));
+    let ca = format!("smtp_ca_file = {:?}\n", certs.path().join("ca.pem"));
+    let login = Some("readout:s3cret");
+    let relay = |starttls: bool| {
+        let options = if starttls {
+            SmtpOptions {
+                starttls: pair,
+                auth: login,
+                ..SmtpOptions::default()
+            }
+        } else {
+            SmtpOptions {
+                smtps: pair,
+                auth: login,
+                ..SmtpOptions::default()
+            }
+        };
+        SmtpServer::start_with(&options)
+    };
+    let mail_channel = |server: &Server, subject: &str| {
+        created(
+            server,
+            "/channels",
+            &json!({"name": "mail", "kind": "email", "to": ["ops@readout.test"], "subject": subject}),
+        )
+    };
+
+    for (starttls, url) in [
+        (true, "smtp://readout:s3cret@127.0.0.1:{port}?tls=required"),
+        (false, "smtps://readout:s3cret@127.0.0.1:{port}"),
+    ] {
+        let smtp = relay(starttls);
+        let url = url.replace("{port}", &smtp.port.to_string());
+        let server = server(&[], &format!("smtp_url = \"{url}\"\n{ca}"), false);
+        let channel = mail_channel(&server, "[{{ kind }}] over {{ host }}");
+        let sent = send_test(&server, &channel);
+        assert_eq!(sent["status"], "delivered", "{url}: {sent}");
+        let mails = smtp.mails();
+        assert_eq!(mails.len(), 1, "{url}");
+        assert_eq!(mails[0].headers["x-mailfrom"], "alerts@readout.test");
+        assert_eq!(mails[0].headers["x-rcptto"], "ops@readout.test");
+        assert!(
+            mails[0].headers["subject"].starts_with("[test] over "),
+            "{:?}",
+            mails[0].headers
+        );
+    }
+
+    // A wrong password: refused by the relay, not retried, and said.
+    let smtp = relay(true);
+    let url = format!("smtp://readout:wrong@127.0.0.1:{}?tls=required", smtp.port);
+    let refusing = server(&[], &format!("smtp_url = \"{url}\"\n{ca}"), false);
+    let failed = send_test(&refusing, &mail_channel(&refusing, "x"));
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let attempts = failed["attempts"].as_array().expect("attempts");
+    assert_eq!(
+        attempts.len(),
+        1,
+        "a refused login is not retried: {failed}"
+    );
+    let error = attempts[0]["error"].as_str().expect("error");
+    assert!(error.contains("535"), "{error}");
+    drop(refusing);
+
+    // Without the CA, the relay's certificate is not trusted.
+    let untrusting = server(
+        &[],
+        &format!(
+            "smtp_url = \"{}\"\nmax_attempts = 1",
+            url.replace("wrong", "s3cret")
+        ),
+        false,
+    );
+    let failed = send_test(&untrusting, &mail_channel(&untrusting, "x"));
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["attempts"][0]["error"].as_str().expect("error");
+    assert!(error.contains("certificate"), "{error}");
+    assert!(smtp.mails().is_empty());
+}
+
+#[test]
+fn a_variable_that_stops_being_produced_is_no_data_until_it_returns() {
+    let receiver = Receiver::start();
+    let server = server(&[], "silent_after_secs = 3600", true);
+    let web1 = LevelHost::new(&server, "web1");
+    let hook = created(
+        &server,
+        "/channels",
+        &json!({"name": "hook", "kind": "webhook", "url": format!("{}/hook", receiver.url),
+                "body": "{\"state\": {{ state }}, \"previous\": {{ previous_state }}, \"variable\": {{ variable }}}"}),
+    );
+    created(
+        &server,
+        "/routes",
+        &json!({"name": "all", "channels": [hook]}),
+    );
+
+    // The output no longer holds the number: the regex finds nothing.
+    std::fs::write(&web1.file, "sensor offline\n").expect("write");
+    web1.agent.once();
+    web1.report(30);
+    let calls = wait_for(WAIT, || {
+        let calls = receiver.calls_to("/hook");
+        (calls.len() >= 2).then_some(calls)
+    })
+    .expect("NO_DATA, then its end");
+    let seen: Vec<Value> = calls.iter().map(Call::json).collect();
+    assert_eq!(
+        seen,
+        [
+            json!({"state": "NO_DATA", "previous": "OK", "variable": "level_pct"}),
+            json!({"state": "OK", "previous": "NO_DATA", "variable": "level_pct"}),
+        ]
+    );
 }

@@ -43,13 +43,17 @@ impl PostgresStore {
 readout_storage::impl_sql_database!(PostgresStore, sqlx::Postgres);
 
 // Nodes claim side by side: rows another node holds locked are skipped,
-// and the lease is checked again on the locked row.
+// and the lease is checked again on the locked row. Only a channel's oldest
+// pending notice is due, so no notice overtakes an earlier one (a recovery
+// its problem), retries and other nodes included.
 readout_storage::impl_alerts!(
     PostgresStore,
     sqlx::Postgres,
     "UPDATE notifications SET lease_until_ms = $3, lease_owner = $2 WHERE id IN (\
      SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at_ms <= $1 \
-     AND (lease_until_ms IS NULL OR lease_until_ms < $1) ORDER BY id LIMIT $4 \
+     AND (lease_until_ms IS NULL OR lease_until_ms < $1) \
+     AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.channel_id = notifications.channel_id \
+     AND e.status = 'pending' AND e.id < notifications.id) ORDER BY id LIMIT $4 \
      FOR UPDATE SKIP LOCKED) \
      AND (lease_until_ms IS NULL OR lease_until_ms < $1) \
      RETURNING id, channel_id, route_id, host_id, notice_json, created_at_ms, status, attempts, \

@@ -44,12 +44,15 @@ impl SqliteStore {
 readout_storage::impl_sql_database!(SqliteStore, sqlx::Sqlite);
 
 // One writer at a time: the sub-select and the update cannot interleave.
+// Only a channel's oldest pending notice is due: none overtakes another.
 readout_storage::impl_alerts!(
     SqliteStore,
     sqlx::Sqlite,
     "UPDATE notifications SET lease_until_ms = $3, lease_owner = $2 WHERE id IN (\
      SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at_ms <= $1 \
-     AND (lease_until_ms IS NULL OR lease_until_ms < $1) ORDER BY id LIMIT $4) \
+     AND (lease_until_ms IS NULL OR lease_until_ms < $1) \
+     AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.channel_id = notifications.channel_id \
+     AND e.status = 'pending' AND e.id < notifications.id) ORDER BY id LIMIT $4) \
      RETURNING id, channel_id, route_id, host_id, notice_json, created_at_ms, status, attempts, \
      next_attempt_at_ms, delivered_at_ms, last_error"
 );

@@ -161,6 +161,14 @@ pub trait Alerts {
         id: i64,
     ) -> impl Future<Output = Result<(Incident, Vec<IncidentEvent>), DbError>> + Send;
 
+    /// Sets how long a host may stay quiet before it is SILENT; `None`:
+    /// the server's `alerts.silent_after_secs`.
+    fn set_silent_after(
+        &self,
+        host_id: &str,
+        secs: Option<i32>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
     /// Stops an open incident's repeats and escalation until it recovers.
     fn acknowledge(
         &self,

@@ -220,6 +220,7 @@ macro_rules! impl_alerts {
                 now_ms: i64,
             ) -> Result<u32, $crate::DbError> {
                 use $crate::readout_alerting::State;
+                use $crate::readout_alerting::route::Told;
                 use $crate::sqlx;
                 if events.is_empty() {
                     return Ok(0);
@@ -229,16 +230,19 @@ macro_rules! impl_alerts {
                     .fetch_one(&mut **tx)
                     .await?;
                 let (routes, windows) = Self::routing(tx).await?;
-                let mut told = std::collections::HashSet::new();
+                let mut told = std::collections::HashMap::new();
                 for e in events {
-                    let routes: Vec<String> = sqlx::query_scalar(
-                        "SELECT route_id FROM route_incidents \
+                    let routes: Vec<(String, Option<i64>)> = sqlx::query_as(
+                        "SELECT route_id, escalated_at_ms FROM route_incidents \
                          WHERE incident_id = $1 AND told_at_ms IS NOT NULL",
                     )
                     .bind(e.incident_id)
                     .fetch_all(&mut **tx)
                     .await?;
-                    told.extend(routes.into_iter().map(|r| (r, e.incident_id)));
+                    told.extend(routes.into_iter().map(|(r, escalated)| {
+                        let told = if escalated.is_some() { Told::Escalated } else { Told::Channels };
+                        ((r, e.incident_id), told)
+                    }));
                 }
                 let plan = $crate::readout_alerting::route::plan_changes(
                     host_id,
@@ -246,7 +250,9 @@ macro_rules! impl_alerts {
                     events,
                     &routes,
                     &windows,
-                    |route, incident| told.contains(&(route.to_owned(), incident)),
+                    |route, incident| {
+                        told.get(&(route.to_owned(), incident)).copied().unwrap_or(Told::Nothing)
+                    },
                     now_ms,
                 );
                 let queued = Self::queue_plan(tx, host_id, &host_name, &plan, now_ms).await?;
@@ -546,6 +552,15 @@ macro_rules! impl_alerts {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok((incident, events))
+            }
+
+            async fn set_silent_after(&self, host_id: &str, secs: Option<i32>) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query("UPDATE hosts SET silent_after_secs = $2 WHERE id = $1")
+                    .bind(host_id)
+                    .bind(secs)
+                    .execute(&self.pool)
+                    .await?;
+                $crate::DbError::expect_one(done.rows_affected())
             }
 
             async fn acknowledge(&self, id: i64, by: &str, at_ms: i64) -> Result<(), $crate::DbError> {

@@ -25,6 +25,8 @@ pub struct Host {
     /// The allowlist as the agent last reported it.
     #[sqlx(try_from = "String", rename = "allowlist_json")]
     pub allowlist: JsonText<AllowlistReport>,
+    /// Quiet this long and the host is SILENT; `None`: the server's default.
+    pub silent_after_secs: Option<i32>,
 }
 
 /// A host to create. The key hash is computed by the caller: storage never

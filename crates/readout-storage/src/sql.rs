@@ -11,7 +11,7 @@
 /// Columns of [`crate::Host`], in `SELECT` order.
 pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, interval_secs, \
     last_seen_at_ms, last_cycle_at_ms, agent_version, agent_hostname, agent_os, agent_arch, \
-    allowlist_json FROM hosts";
+    allowlist_json, silent_after_secs FROM hosts";
 
 /// Columns of [`crate::OutputRow`], for `FROM command_results r JOIN cycles c`.
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \

@@ -104,7 +104,7 @@ impl Delivery {
         let mailer = if config.smtp_url.is_empty() {
             None
         } else {
-            Some(Mailer::new(&config.smtp_url, &config.smtp_from, timeout)?)
+            Some(Mailer::new(config, timeout)?)
         };
         Ok(Self {
             caller: Caller::new(allowed, timeout)?,
@@ -216,23 +216,12 @@ pub async fn deliver_loop<D: Database>(
             .await;
         match claimed {
             Ok(rows) if !rows.is_empty() => {
-                // Channels in parallel; each channel's notices in order, so
-                // a recovery never overtakes the problem it ends.
-                let mut by_channel: BTreeMap<String, Vec<NotificationRow>> = BTreeMap::new();
-                for row in rows {
-                    by_channel
-                        .entry(row.channel_id.clone())
-                        .or_default()
-                        .push(row);
-                }
+                // Channels in parallel. A claim holds at most a channel's
+                // oldest pending notice, so a recovery never overtakes the
+                // problem it ends.
                 let mut sends = tokio::task::JoinSet::new();
-                for rows in by_channel.into_values() {
-                    let (db, delivery) = (db.clone(), Arc::clone(&delivery));
-                    sends.spawn(async move {
-                        for row in rows {
-                            deliver_one(db.clone(), Arc::clone(&delivery), row).await;
-                        }
-                    });
+                for row in rows {
+                    sends.spawn(deliver_one(db.clone(), Arc::clone(&delivery), row));
                 }
                 while sends.join_next().await.is_some() {}
                 continue;

@@ -12,7 +12,7 @@ use readout_proto::AllowlistReport;
 use readout_storage::{Database, Host, RunOutcome, StoredCycle};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, JsonBody};
 use crate::hosts::{self, AddedHost};
 use crate::keys;
 use crate::state::AppState;
@@ -87,7 +87,21 @@ pub async fn get_host<D: Database>(
 #[serde(deny_unknown_fields)]
 pub struct HostChanges {
     interval_secs: Option<u32>,
+    /// Absent: unchanged; `null`: back to the server's default.
+    #[serde(default, deserialize_with = "present")]
+    silent_after_secs: Option<Option<u32>>,
 }
+
+/// Tells a field set to `null` from an absent one.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Seconds of quiet before a host is SILENT, as `alerts.silent_after_secs`
+/// allows; a week at most.
+const SILENT_RANGE: std::ops::RangeInclusive<u32> = 1..=604_800;
 
 /// Seconds between cycles: at least 10, at most a day.
 const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
@@ -95,7 +109,7 @@ const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
 pub async fn update_host<D: Database>(
     State(state): State<AppState<D>>,
     Path(id): Path<String>,
-    Json(changes): Json<HostChanges>,
+    JsonBody(changes): JsonBody<HostChanges>,
 ) -> Result<Json<HostDetail>, ApiError> {
     live_host(&state.db, &id).await?;
     if let Some(secs) = changes.interval_secs {
@@ -109,6 +123,20 @@ pub async fn update_host<D: Database>(
         let secs =
             i32::try_from(secs).map_err(|_| ApiError::bad_request("interval_secs is too large"))?;
         state.db.set_interval(&id, secs).await?;
+    }
+    if let Some(silent) = changes.silent_after_secs {
+        if let Some(secs) = silent.filter(|s| !SILENT_RANGE.contains(s)) {
+            return Err(ApiError::bad_request(format!(
+                "silent_after_secs is {secs}; it must be {} to {}, or null for the server's alerts.silent_after_secs",
+                SILENT_RANGE.start(),
+                SILENT_RANGE.end()
+            )));
+        }
+        let secs = silent
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("silent_after_secs is too large"))?;
+        state.db.set_silent_after(&id, secs).await?;
     }
     get_host(State(state), Path(id)).await
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +32,7 @@ struct Shared {
     calls: Vec<Call>,
     script: VecDeque<u16>,
     otherwise: u16,
+    delay: Duration,
 }
 
 /// An HTTP receiver on 127.0.0.1, running until dropped.
@@ -62,6 +63,8 @@ impl Receiver {
                 move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                     let state = Arc::clone(&state);
                     async move {
+                        let delay = state.lock().expect("lock").delay;
+                        tokio::time::sleep(delay).await;
                         let mut s = state.lock().expect("lock");
                         let answered = s.script.pop_front().unwrap_or(s.otherwise);
                         s.calls.push(Call {
@@ -99,6 +102,11 @@ impl Receiver {
         s.otherwise = otherwise;
     }
 
+    /// Each answer comes this late (a slow receiver).
+    pub fn delay(&self, delay: Duration) {
+        self.shared.lock().expect("lock").delay = delay;
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().expect("lock").calls.clone()
     }
@@ -127,28 +135,56 @@ pub struct Mail {
     pub body: String,
 }
 
+/// How a test SMTP server speaks: plain, STARTTLS or implicit TLS (with
+/// a certificate and key), and whether it requires a login.
+#[derive(Debug, Default)]
+pub struct SmtpOptions<'a> {
+    pub starttls: Option<(&'a Path, &'a Path)>,
+    pub smtps: Option<(&'a Path, &'a Path)>,
+    pub auth: Option<&'a str>,
+}
+
 impl SmtpServer {
     pub fn start() -> Self {
+        Self::start_with(&SmtpOptions::default())
+    }
+
+    /// Runs `smtp_server.py` (aiosmtpd) with `options`.
+    pub fn start_with(options: &SmtpOptions<'_>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("mail");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let mut command = Command::new("python3");
+        command.arg(script).arg(port.to_string()).arg(&maildir);
+        for (flag, pair) in [("--starttls", options.starttls), ("--smtps", options.smtps)] {
+            if let Some((cert, key)) = pair {
+                command.arg(flag).arg(cert).arg(key);
+            }
+        }
+        if let Some(auth) = options.auth {
+            command.arg("--auth").arg(auth);
+        }
+        let mut child = command
             .stderr(Stdio::piped())
             .spawn()
-            .expect("python3 -m aiosmtpd (scripts/test installs aiosmtpd)");
+            .expect("python3 smtp_server.py (scripts/test installs aiosmtpd)");
         let up = super::wait_for(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+                }
+                panic!(
+                    "the SMTP server exited ({status}): {err}\nis aiosmtpd installed (pip install aiosmtpd)?"
+                );
+            }
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        assert!(
-            up.is_some(),
-            "aiosmtpd did not start: is it installed (pip install aiosmtpd)?"
-        );
+        assert!(up.is_some(), "the SMTP server did not start listening");
         Self {
             port,
             maildir,
