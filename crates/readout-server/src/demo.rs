@@ -53,6 +53,7 @@ impl StoreTask for Demo {
             }
             crate::say(&format!(
                 "\nReadout is running at {url}\n\
+                 \x20 open it in a browser: the first visit creates your account, then Servers lists this machine.\n\
                  \x20 host {name:?} ({host_id}) reports this machine every minute; the first cycle is on its way.\n\
                  \x20 admin token: {}/admin-token\n\
                  \x20 try: curl -s -H \"Authorization: Bearer {admin_token}\" {url}/api/v1/hosts/{host_id}/variables\n\

@@ -1,4 +1,4 @@
-//! The Readout server: the agent API, the read API, and (soon) the
+//! The Readout server: the agent API, the read API, and the
 //! dashboard, over one storage backend chosen by URL scheme.
 
 #![forbid(unsafe_code)]
@@ -15,6 +15,7 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod web;
 
 /// Prints to standard output, ignoring a closed one: `readout demo | head`
 /// must not bring the server down.

@@ -37,6 +37,13 @@ enum Command {
         #[command(subcommand)]
         command: HostCommand,
     },
+    /// Dashboard accounts.
+    User {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Parse command output into variables, as the server does, and print
     /// them as JSON (`{"name": value, …}`).
     Parse(ParseArgs),
@@ -60,6 +67,23 @@ enum HostCommand {
     Remove { name: String },
     /// List hosts.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input (one
+    /// line). The first account owns a new workspace; later ones join it.
+    Add {
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Role of a later account: admin, editor or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Name of the first account's workspace.
+        #[arg(long, default_value = "My servers")]
+        workspace: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +260,55 @@ impl StoreTask for Hosts {
     }
 }
 
+struct Users(UserCommand);
+
+impl StoreTask for Users {
+    type Output = ();
+    async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
+        let UserCommand::Add {
+            email,
+            name,
+            role,
+            workspace,
+        } = self.0;
+        use readout_server::web::accounts;
+        let mut password = String::new();
+        std::io::stdin()
+            .read_line(&mut password)
+            .context("reading the password from standard input")?;
+        let password = password.trim_end_matches(['\r', '\n']);
+        let owner = !db.set_up().await?;
+        let joining = if owner {
+            accounts::first_owner(&workspace)?
+        } else {
+            let role: readout_storage::Role =
+                role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            if role == readout_storage::Role::Owner {
+                anyhow::bail!("--role: the workspace has its owner; pick admin, editor or viewer");
+            }
+            accounts::member(role)
+        };
+        let signup = accounts::Signup {
+            email: &email,
+            name: &name,
+            password,
+        };
+        let user = accounts::add_user(&db, &signup, joining)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot add {email:?}: {e}"))?;
+        if owner {
+            println!(
+                "Owner {} added, with the workspace {:?}.",
+                user.email,
+                workspace.trim()
+            );
+        } else {
+            println!("User {} added as {role}.", user.email);
+        }
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
@@ -287,6 +360,10 @@ async fn run() -> anyhow::Result<()> {
                 },
             )
             .await
+        }
+        Command::User { config, command } => {
+            let config = config.load()?;
+            with_store(&config.database_url(), Users(command)).await
         }
         Command::Parse(args) => parse(&args),
         Command::Config {

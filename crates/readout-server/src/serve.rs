@@ -58,6 +58,7 @@ pub async fn serve<D: Database>(
         db: db.clone(),
         ingest,
         delivery,
+        web: Arc::new(crate::web::Web::new(&public_url)?),
         settings: Arc::new(Settings {
             admin_token_hash: keys::hash_secret(&admin_token),
             max_body_bytes: config.max_body_bytes,
@@ -90,7 +91,7 @@ pub async fn serve<D: Database>(
             });
             let server = axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
-                .serve(app.into_make_service());
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>());
             on_ready(addr);
             server
                 .await
@@ -99,10 +100,13 @@ pub async fn serve<D: Database>(
         _ => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             on_ready(addr);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .context("HTTP server failed")?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")?;
         }
     }
     pruner.abort();

@@ -5,6 +5,7 @@ use readout_proto::Limits;
 
 use crate::delivery::Delivery;
 use crate::ingest::Ingest;
+use crate::web::Web;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -13,6 +14,7 @@ pub struct AppState<D> {
     pub ingest: Ingest,
     pub delivery: Arc<Delivery>,
     pub settings: Arc<Settings>,
+    pub web: Arc<Web>,
 }
 
 /// Settings resolved once at start-up.

@@ -879,3 +879,68 @@ fn a_variable_that_stops_being_produced_is_no_data_until_it_returns() {
         ]
     );
 }
+
+/// Two variables of one host crossing in the same cycle make one message.
+#[test]
+fn changes_of_one_cycle_are_grouped_into_one_message() {
+    let receiver = Receiver::start();
+    let server = server(&[], "silent_after_secs = 3600", true);
+    let web1 = LevelHost::new(&server, "web1");
+    server.api_put(
+        &format!("/hosts/{}/sources/readout_level", web1.id),
+        &json!({"parser": {"variables": [
+            {"name": "level_pct", "extract": {"from": "regex", "pattern": "level (\\d+)"}},
+            {"name": "temp_celsius", "extract": {"from": "regex", "pattern": "temp (\\d+)"}}
+        ]}}),
+    );
+    server.api_put(
+        &format!("/hosts/{}/alerts/temp_celsius", web1.id),
+        &json!({"warning": {"above": 70}}),
+    );
+    let hook = created(
+        &server,
+        "/channels",
+        &json!({"name": "hook", "kind": "webhook", "url": format!("{}/hook", receiver.url)}),
+    );
+    created(
+        &server,
+        "/routes",
+        &json!({"name": "all", "channels": [hook]}),
+    );
+
+    std::fs::write(&web1.file, "level 10\ntemp 40\n").expect("write");
+    web1.agent.once();
+    std::fs::write(&web1.file, "level 95\ntemp 75\n").expect("write");
+    web1.agent.once();
+    let call = wait_for(WAIT, || receiver.calls_to("/hook").into_iter().next()).expect("a message");
+    let body = call.json();
+    let events: Vec<(Value, Value)> = body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| (e["variable"].clone(), e["state"].clone()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (json!("level_pct"), json!("ERROR")),
+            (json!("temp_celsius"), json!("WARNING"))
+        ],
+        "worst first, in one message"
+    );
+    assert_eq!(body["severity"], "ERROR");
+    assert!(
+        body["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2 changes")),
+        "{body}"
+    );
+    // The outbox holds that one notification, delivered.
+    let delivered = wait_for(WAIT, || {
+        let d = server.api_get("/notifications?status=delivered");
+        (!d.as_array().is_some_and(Vec::is_empty)).then_some(d)
+    })
+    .expect("delivered");
+    assert_eq!(delivered.as_array().map(Vec::len), Some(1));
+    assert_eq!(receiver.calls_to("/hook").len(), 1);
+}

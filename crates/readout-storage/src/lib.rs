@@ -6,6 +6,8 @@
 
 use std::future::Future;
 
+mod accounts;
+pub mod accounts_sql;
 mod alerts;
 pub mod alerts_sql;
 pub mod codec;
@@ -19,6 +21,7 @@ pub use readout_parse;
 pub use serde_json;
 pub use sqlx;
 
+pub use accounts::{Accounts, Joining, NewSession, Role, RoleText, SessionUser, User};
 pub use alerts::{
     After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,
     RuleStatus, SweepReport, WindowRow,
@@ -82,7 +85,7 @@ pub enum Stored {
 }
 
 /// The storage backend. Every method is one short transaction.
-pub trait Database: Alerts + Clone + Send + Sync + 'static {
+pub trait Database: Alerts + Accounts + Clone + Send + Sync + 'static {
     /// Creates a host with its default data sources.
     fn create_host(&self, host: &NewHost) -> impl Future<Output = Result<Host, DbError>> + Send;
 

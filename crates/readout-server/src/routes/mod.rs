@@ -113,6 +113,7 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         .route("/agent/available_commands.sh", get(dist::default_allowlist))
         .route("/agent/readout-agent", get(dist::agent_binary::<D>))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::router::<D>())
         .layer(
             // The span names the matched route, never the raw path.
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -1,0 +1,312 @@
+//! The dashboard: server-rendered pages from templates compiled into the
+//! binary, made interactive with htmx and a little plain JavaScript, and
+//! their static files (vendored at pinned versions by `scripts/vendor-web`).
+
+pub mod accounts;
+mod pages;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use readout_storage::{Database, SessionUser};
+use sha2::{Digest as _, Sha256};
+
+use crate::state::AppState;
+pub use accounts::LoginLimiter;
+
+/// The session cookie's name.
+const COOKIE_NAME: &str = "readout_session";
+
+/// Files served under `/static/`, compiled in.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("app.css", "text/css", include_bytes!("../../web/app.css")),
+    (
+        "app.js",
+        "text/javascript",
+        include_bytes!("../../web/app.js"),
+    ),
+    (
+        "htmx.min.js",
+        "text/javascript",
+        include_bytes!("../../web/vendor/htmx.min.js"),
+    ),
+    (
+        "uPlot.iife.min.js",
+        "text/javascript",
+        include_bytes!("../../web/vendor/uPlot.iife.min.js"),
+    ),
+    (
+        "uPlot.min.css",
+        "text/css",
+        include_bytes!("../../web/vendor/uPlot.min.css"),
+    ),
+];
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../web/templates/base.html")),
+    ("login.html", include_str!("../../web/templates/login.html")),
+    (
+        "servers.html",
+        include_str!("../../web/templates/servers.html"),
+    ),
+    ("setup.html", include_str!("../../web/templates/setup.html")),
+];
+
+/// Everything pages share: templates, the login limiter, cookie settings.
+#[derive(Debug)]
+pub struct Web {
+    templates: minijinja::Environment<'static>,
+    /// Changes whenever a static file does: URLs carry it, so files can be
+    /// cached for a year.
+    asset_version: String,
+    pub limiter: LoginLimiter,
+    /// Cookies get `Secure` when the public URL is HTTPS.
+    secure_cookies: bool,
+}
+
+impl Web {
+    pub fn new(public_url: &str) -> anyhow::Result<Self> {
+        let mut templates = minijinja::Environment::new();
+        for (name, source) in TEMPLATES {
+            templates
+                .add_template(name, source)
+                .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
+        }
+        let mut hasher = Sha256::new();
+        for (_, _, bytes) in ASSETS {
+            hasher.update(bytes);
+        }
+        let digest = hasher.finalize();
+        let asset_version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            templates,
+            asset_version,
+            limiter: LoginLimiter::default(),
+            secure_cookies: public_url.starts_with("https://"),
+        })
+    }
+
+    /// Renders a page; `user` fills the header.
+    fn render(&self, name: &str, user: Option<&SessionUser>, page: minijinja::Value) -> Response {
+        let user = user.map(|u| {
+            minijinja::context! {
+                name => u.name.as_str(), email => u.email.as_str(),
+                workspace => u.workspace_name.as_str(), role => u.role.0.as_str(),
+                csrf => u.csrf_token.as_str(),
+            }
+        });
+        let ctx = minijinja::context! {
+            asset_version => self.asset_version.as_str(), user => user, ..page
+        };
+        match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+        {
+            Ok(html) => (
+                [(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
+                html,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "page render failed");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+
+    fn session_cookie(&self, token: &str) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let max_age = accounts::SESSION_DAYS * 86_400;
+        HeaderValue::from_str(&format!(
+            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    fn cleared_cookie(&self) -> HeaderValue {
+        HeaderValue::from_static("readout_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    }
+}
+
+pub fn router<D: Database>() -> Router<AppState<D>> {
+    Router::new()
+        .route("/", get(pages::home::<D>))
+        .route(
+            "/setup",
+            get(pages::setup_form::<D>).post(pages::setup::<D>),
+        )
+        .route(
+            "/login",
+            get(pages::login_form::<D>).post(pages::login::<D>),
+        )
+        .route("/logout", post(pages::logout::<D>))
+        .route("/servers", get(pages::servers::<D>))
+        .layer(axum::middleware::map_response(security_headers))
+        .route("/static/{file}", get(asset))
+}
+
+/// Pages run no script but the ones served here, and are never framed.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    response
+}
+
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, bytes)) => (
+            [
+                (CONTENT_TYPE, HeaderValue::from_static(kind)),
+                (
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+                (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The session token in the request's cookies, if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The signed-in user, if the request carries a live session.
+async fn current_user<D: Database>(
+    state: &AppState<D>,
+    headers: &HeaderMap,
+) -> Option<SessionUser> {
+    let token = session_token(headers)?;
+    let hash = crate::keys::hash_secret(&token);
+    match state.db.session(&hash, crate::now_ms()).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a session failed");
+            None
+        }
+    }
+}
+
+/// A page's signed-in user; anyone else is sent to the login page.
+#[derive(Debug)]
+pub struct Viewer(pub SessionUser);
+
+impl<D: Database> FromRequestParts<AppState<D>> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<D>,
+    ) -> Result<Self, Self::Rejection> {
+        match current_user(state, &parts.headers).await {
+            Some(user) => Ok(Viewer(user)),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// The client's address, when the server knows it (rate limits key on it).
+#[derive(Debug)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// Whether a state-changing request comes from our own pages: browsers say
+/// so with `Sec-Fetch-Site` or `Origin`; a request with neither is not a
+/// browser's, and cannot ride on a user's cookies.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    match (headers.get(ORIGIN), headers.get(HOST)) {
+        (Some(origin), Some(host)) => origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, o)| host.to_str().is_ok_and(|h| h == o)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; readout_session=rs_x; b=2"),
+        );
+        assert_eq!(session_token(&headers).as_deref(), Some("rs_x"));
+        headers.insert(COOKIE, HeaderValue::from_static("readout_sessionx=1"));
+        assert_eq!(session_token(&headers), None);
+    }
+
+    #[test]
+    fn cross_site_posts_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(same_origin(&headers(&[
+            ("origin", "https://r.example"),
+            ("host", "r.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "r.example")
+        ])));
+        assert!(same_origin(&headers(&[])));
+    }
+}

@@ -1,0 +1,333 @@
+//! Page handlers: first run, login and logout, the servers list.
+
+use axum::extract::{Form, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use readout_storage::{Database, SessionUser};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+
+use super::accounts::{self, AddUserError, Signup};
+use super::{ClientAddr, Viewer, current_user, same_origin};
+use crate::state::AppState;
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "refused: this form was not sent from a Readout page",
+    )
+        .into_response()
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// Where a visitor starts: first run, login, or their servers.
+pub(super) async fn home<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+) -> Response {
+    match state.db.set_up().await {
+        Ok(false) => Redirect::to("/setup").into_response(),
+        Ok(true) if current_user(&state, &headers).await.is_some() => {
+            Redirect::to("/servers").into_response()
+        }
+        Ok(true) => Redirect::to("/login").into_response(),
+        Err(e) => failed("reading the setup state", e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    workspace: String,
+}
+
+fn setup_page<D: Database>(state: &AppState<D>, form: &SetupForm, error: Option<&str>) -> Response {
+    let workspace = if form.workspace.is_empty() {
+        "My servers"
+    } else {
+        form.workspace.as_str()
+    };
+    state.web.render(
+        "setup.html",
+        None,
+        minijinja::context! {
+            name => form.name.as_str(), email => form.email.as_str(), workspace => workspace,
+            error => error, min_password => accounts::MIN_PASSWORD,
+        },
+    )
+}
+
+pub(super) async fn setup_form<D: Database>(State(state): State<AppState<D>>) -> Response {
+    match state.db.set_up().await {
+        Ok(true) => Redirect::to("/login").into_response(),
+        Ok(false) => setup_page(&state, &SetupForm::default(), None),
+        Err(e) => failed("reading the setup state", e),
+    }
+}
+
+/// Creates the owner account and signs them in.
+pub(super) async fn setup<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    let workspace = form.workspace.trim();
+    if workspace.is_empty() || workspace.chars().count() > 100 {
+        let page = setup_page(
+            &state,
+            &form,
+            Some("a workspace name is 1 to 100 characters"),
+        );
+        return (StatusCode::BAD_REQUEST, page).into_response();
+    }
+    let joining = match accounts::first_owner(workspace) {
+        Ok(joining) => joining,
+        Err(e) => return failed("creating the owner", e),
+    };
+    let signup = Signup {
+        email: &form.email,
+        name: &form.name,
+        password: &form.password,
+    };
+    match accounts::add_user(&state.db, &signup, joining).await {
+        Ok(user) => signed_in(&state, &user.id).await,
+        Err(AddUserError::Invalid(why)) => (
+            StatusCode::BAD_REQUEST,
+            setup_page(&state, &form, Some(&why)),
+        )
+            .into_response(),
+        Err(AddUserError::Other(e)) => failed("creating the owner", e),
+    }
+}
+
+/// A new session's cookie, and on to the servers.
+async fn signed_in<D: Database>(state: &AppState<D>, user_id: &str) -> Response {
+    match accounts::start_session(&state.db, user_id).await {
+        Ok(token) => (
+            [(SET_COOKIE, state.web.session_cookie(&token))],
+            Redirect::to("/servers"),
+        )
+            .into_response(),
+        Err(e) => failed("starting a session", e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn login_page<D: Database>(state: &AppState<D>, email: &str, error: Option<&str>) -> Response {
+    state.web.render(
+        "login.html",
+        None,
+        minijinja::context! { email => email, error => error },
+    )
+}
+
+pub(super) async fn login_form<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+) -> Response {
+    if current_user(&state, &headers).await.is_some() {
+        return Redirect::to("/servers").into_response();
+    }
+    match state.db.set_up().await {
+        Ok(false) => Redirect::to("/setup").into_response(),
+        Ok(true) => login_page(&state, "", None),
+        Err(e) => failed("reading the setup state", e),
+    }
+}
+
+/// Hashed once: a login for an unknown address costs as much as a wrong
+/// password, so timing does not tell which addresses have accounts.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| accounts::hash_password("readout dummy password").unwrap_or_default())
+}
+
+pub(super) async fn login<D: Database>(
+    State(state): State<AppState<D>>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    let email = form.email.trim().to_lowercase();
+    let account = format!("account:{email}");
+    let address = format!(
+        "address:{}",
+        addr.map(|a| a.to_string()).unwrap_or_default()
+    );
+    let keys = [account.as_str(), address.as_str()];
+    if state.web.limiter.blocked(&keys) {
+        let page = login_page(
+            &state,
+            &form.email,
+            Some("Too many failed logins: wait 15 minutes, or reset the password."),
+        );
+        return (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+    }
+    let user = match state.db.user_by_email(&email).await {
+        Ok(user) => user,
+        Err(e) => return failed("looking up a user", e),
+    };
+    let stored = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let password = form.password.clone();
+    let matches =
+        tokio::task::spawn_blocking(move || accounts::password_matches(&password, &stored))
+            .await
+            .unwrap_or(false);
+    match user {
+        Some(user) if matches => {
+            state.web.limiter.succeeded(&account);
+            signed_in(&state, &user.id).await
+        }
+        _ => {
+            state.web.limiter.failed(&keys);
+            let page = login_page(&state, &form.email, Some("Wrong email or password."));
+            (StatusCode::UNAUTHORIZED, page).into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn csrf_ok(user: &SessionUser, sent: &str) -> bool {
+    !sent.is_empty() && bool::from(user.csrf_token.as_bytes().ct_eq(sent.as_bytes()))
+}
+
+pub(super) async fn logout<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+    Viewer(user): Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    if let Some(token) = super::session_token(&headers) {
+        let hash = crate::keys::hash_secret(&token);
+        if let Err(e) = state.db.delete_session(&hash).await {
+            return failed("ending a session", e);
+        }
+    }
+    (
+        [(SET_COOKIE, state.web.cleared_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+/// One row of the servers list.
+#[derive(Debug, Serialize)]
+struct ServerRow {
+    id: String,
+    name: String,
+    /// online, silent, alerting or waiting (no cycle yet).
+    status: &'static str,
+    problems: Option<String>,
+    last_seen: Option<String>,
+    last_seen_iso: Option<String>,
+    agent_version: Option<String>,
+    system: Option<String>,
+}
+
+/// `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
+fn ago(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..60 => format!("{secs} s ago"),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} d ago", secs / 86_400),
+    }
+}
+
+pub(super) async fn servers<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+) -> Response {
+    let (hosts, incidents) = match tokio::try_join!(
+        state.db.list_hosts(),
+        state.db.incidents(true, None, 10_000)
+    ) {
+        Ok(both) => both,
+        Err(e) => return failed("listing servers", e),
+    };
+    let now = crate::now_ms();
+    let rows: Vec<ServerRow> = hosts
+        .into_iter()
+        .map(|h| {
+            let open: Vec<_> = incidents.iter().filter(|i| i.host_id == h.id).collect();
+            let silent = open.iter().any(|i| i.variable.is_empty());
+            let status = match (h.last_seen_at_ms, silent, open.len()) {
+                (None, _, _) => "waiting",
+                (_, true, _) => "silent",
+                (_, false, 0) => "online",
+                _ => "alerting",
+            };
+            let problems = (status == "alerting").then(|| match open.len() {
+                1 => format!("{} {}", open[0].variable, open[0].state),
+                n => format!("{n} problems"),
+            });
+            let system = match (&h.agent_hostname, &h.agent_os, &h.agent_arch) {
+                (None, None, None) => None,
+                (host, os, arch) => Some(
+                    [host, os, arch]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                ),
+            };
+            ServerRow {
+                id: h.id,
+                name: h.name,
+                status,
+                problems,
+                last_seen: h.last_seen_at_ms.map(|t| ago(now - t)),
+                last_seen_iso: h.last_seen_at_ms.and_then(|t| {
+                    jiff::Timestamp::from_millisecond(t)
+                        .ok()
+                        .map(|t| t.to_string())
+                }),
+                agent_version: h.agent_version,
+                system,
+            }
+        })
+        .collect();
+    state.web.render(
+        "servers.html",
+        Some(&user),
+        minijinja::context! {
+            page => "servers", servers => minijinja::value::Serde(&rows),
+        },
+    )
+}

@@ -1,0 +1,113 @@
+//! A real headless Chromium driven through Debian's chromedriver.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver and a Chromium session; both end on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (scripts/test installs chromium and chromium-driver)");
+        let up = super::wait_for(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        assert!(up.is_some(), "chromedriver did not start");
+        let profile = tempfile::tempdir().expect("tempdir");
+        // Background networking off: this machine's network is closed.
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("an object literal")
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Types into the form field named `name`.
+    pub async fn fill(&self, name: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("[name={name:?}]")))
+            .await
+            .unwrap_or_else(|e| panic!("field {name}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Clicks `css` and waits for the page it loads: until the old
+    /// document's root goes stale.
+    pub async fn click(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.expect("page");
+        let button = self.client.find(Locator::Css(css)).await.expect(css);
+        button.click().await.expect("click");
+        let gone = super::wait_for_async(Duration::from_secs(10), || async {
+            old.attr("lang").await.is_err().then_some(())
+        })
+        .await;
+        assert!(gone.is_some(), "clicking {css} loaded no page");
+    }
+
+    /// The text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let element = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        element.text().await.expect("text")
+    }
+
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
+    }
+
+    pub async fn close(self) {
+        let Self {
+            client, mut driver, ..
+        } = self;
+        let _ = client.close().await;
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+}

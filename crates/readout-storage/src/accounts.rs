@@ -1,0 +1,140 @@
+//! What the store keeps of people: users, workspaces with their members'
+//! roles, and browser sessions.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::DbError;
+
+/// A role in a workspace, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Editor,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "editor" => Ok(Role::Editor),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(format!(
+                "{other:?} is not a role: owner, admin, editor or viewer"
+            )),
+        }
+    }
+}
+
+/// Where a new user works.
+#[derive(Debug, Clone)]
+pub enum Joining {
+    /// The first user: owner of a new workspace. Fails with a conflict if
+    /// the owner exists already.
+    FirstOwner {
+        workspace_id: String,
+        workspace_name: String,
+    },
+    /// A member of the workspace every host belongs to so far.
+    FirstWorkspace { role: Role },
+}
+
+/// A user, with the hash its password is checked against (the caller
+/// hashes it; the email is lowercased).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at_ms: i64,
+}
+
+/// A session to create; only the hash of its cookie token is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// The signed-in user of a live session, in their workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SessionUser {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub csrf_token: String,
+    pub workspace_id: String,
+    pub workspace_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleText,
+}
+
+/// A role as read from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RoleText(pub Role);
+
+impl TryFrom<String> for RoleText {
+    type Error = DbError;
+
+    fn try_from(text: String) -> Result<Self, DbError> {
+        text.parse().map(RoleText).map_err(DbError::Corrupt)
+    }
+}
+
+/// Users, workspaces and sessions. Implemented once for both backends by
+/// [`crate::impl_accounts`].
+pub trait Accounts {
+    /// Whether the owner account exists (first-run is over).
+    fn set_up(&self) -> impl Future<Output = Result<bool, DbError>> + Send;
+
+    /// Creates a user and their membership in one transaction.
+    fn add_user(
+        &self,
+        user: &User,
+        joining: &Joining,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn user_by_email(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<User>, DbError>> + Send;
+
+    fn create_session(
+        &self,
+        session: &NewSession,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The session's user if the session exists and has not expired.
+    fn session(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<SessionUser>, DbError>> + Send;
+
+    fn delete_session(&self, token_hash: &[u8])
+    -> impl Future<Output = Result<(), DbError>> + Send;
+}

@@ -1,0 +1,136 @@
+//! The one SQL implementation of [`crate::Accounts`], for both backends.
+
+/// Implements [`crate::Accounts`] for a store with a `pool: sqlx::Pool<$db>`.
+#[macro_export]
+macro_rules! impl_accounts {
+    ($store:ty, $db:ty) => {
+        impl $crate::Accounts for $store {
+            async fn set_up(&self) -> Result<bool, $crate::DbError> {
+                let done: Option<i64> = $crate::sqlx::query_scalar("SELECT done_at_ms FROM setup WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(done.is_some())
+            }
+
+            async fn add_user(
+                &self,
+                user: &$crate::User,
+                joining: &$crate::Joining,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                let (workspace_id, role) = match joining {
+                    $crate::Joining::FirstOwner { workspace_id, workspace_name } => {
+                        sqlx::query("INSERT INTO setup (id, done_at_ms) VALUES (1, $1)")
+                            .bind(user.created_at_ms)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| match &e {
+                                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                                    $crate::DbError::Conflict("the owner account exists already".into())
+                                }
+                                _ => $crate::DbError::Other(e),
+                            })?;
+                        sqlx::query("INSERT INTO workspaces (id, name, created_at_ms) VALUES ($1, $2, $3)")
+                            .bind(workspace_id)
+                            .bind(workspace_name)
+                            .bind(user.created_at_ms)
+                            .execute(&mut *tx)
+                            .await?;
+                        (workspace_id.clone(), $crate::Role::Owner)
+                    }
+                    $crate::Joining::FirstWorkspace { role } => {
+                        let first: Option<String> = sqlx::query_scalar(
+                            "SELECT id FROM workspaces ORDER BY created_at_ms, id LIMIT 1",
+                        )
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let first = first.ok_or_else(|| {
+                            $crate::DbError::Conflict("no workspace yet: create the owner first".into())
+                        })?;
+                        (first, *role)
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&user.id)
+                .bind(&user.email)
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(user.created_at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
+                    }
+                    _ => $crate::DbError::Other(e),
+                })?;
+                sqlx::query(
+                    "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&workspace_id)
+                .bind(&user.id)
+                .bind(role.as_str())
+                .bind(user.created_at_ms)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user_by_email(&self, email: &str) -> Result<Option<$crate::User>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT id, email, name, password_hash, created_at_ms FROM users WHERE email = $1",
+                )
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn create_session(&self, session: &$crate::NewSession) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at_ms, expires_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&session.token_hash)
+                .bind(&session.user_id)
+                .bind(&session.csrf_token)
+                .bind(session.created_at_ms)
+                .bind(session.expires_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                token_hash: &[u8],
+                now_ms: i64,
+            ) -> Result<Option<$crate::SessionUser>, $crate::DbError> {
+                // The user's first workspace, until switching lands.
+                Ok($crate::sqlx::query_as(
+                    "SELECT u.id AS user_id, u.email, u.name, s.csrf_token, w.id AS workspace_id, \
+                     w.name AS workspace_name, m.role \
+                     FROM sessions s JOIN users u ON u.id = s.user_id \
+                     JOIN memberships m ON m.user_id = u.id JOIN workspaces w ON w.id = m.workspace_id \
+                     WHERE s.token_hash = $1 AND s.expires_at_ms > $2 \
+                     ORDER BY m.created_at_ms, w.id LIMIT 1",
+                )
+                .bind(token_hash)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn delete_session(&self, token_hash: &[u8]) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
