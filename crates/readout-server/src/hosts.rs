@@ -38,7 +38,14 @@ pub fn default_sources() -> Vec<NewSource> {
     )
 }
 
-pub async fn add<D: Database>(db: &D, name: &str, public_url: &str) -> Result<AddedHost, ApiError> {
+/// Creates a host in `workspace` (`None`: the first workspace, or none
+/// before the owner exists).
+pub async fn add<D: Database>(
+    db: &D,
+    name: &str,
+    public_url: &str,
+    workspace: Option<&str>,
+) -> Result<AddedHost, ApiError> {
     check_name(name)?;
     let id = keys::new_host_id().map_err(|e| {
         tracing::error!(error = %e, "cannot make a host id");
@@ -54,6 +61,7 @@ pub async fn add<D: Database>(db: &D, name: &str, public_url: &str) -> Result<Ad
             name: name.to_owned(),
             key_hash: keys::hash_secret(&api_key),
             created_at_ms: crate::now_ms(),
+            workspace_id: workspace.map(str::to_owned),
             sources: default_sources(),
         })
         .await?;

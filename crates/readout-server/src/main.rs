@@ -216,7 +216,7 @@ impl StoreTask for Hosts {
     async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
         match self.command {
             HostCommand::Add { name, json } => {
-                let added = readout_server::hosts::add(&db, &name, &self.config.public_url())
+                let added = readout_server::hosts::add(&db, &name, &self.config.public_url(), None)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot add host {name:?}: {e}"))?;
                 if json {

@@ -94,6 +94,7 @@ fn new_host(id: &str, name: &str) -> NewHost {
         name: name.into(),
         key_hash: vec![1, 2, 3],
         created_at_ms: 1_000,
+        workspace_id: None,
         sources: vec![
             NewSource {
                 name: "readout_free".into(),

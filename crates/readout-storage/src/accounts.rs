@@ -28,6 +28,13 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Editors and above change hosts, layouts, variables and alerts.
+    pub fn can_edit(self) -> bool {
+        self <= Role::Editor
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
 
@@ -134,6 +141,12 @@ pub trait Accounts {
         token_hash: &[u8],
         now_ms: i64,
     ) -> impl Future<Output = Result<Option<SessionUser>, DbError>> + Send;
+
+    /// A workspace's hosts (removed ones left out), by name.
+    fn hosts_of(
+        &self,
+        workspace_id: &str,
+    ) -> impl Future<Output = Result<Vec<crate::Host>, DbError>> + Send;
 
     fn delete_session(&self, token_hash: &[u8])
     -> impl Future<Output = Result<(), DbError>> + Send;

@@ -37,6 +37,11 @@ macro_rules! impl_accounts {
                             .bind(user.created_at_ms)
                             .execute(&mut *tx)
                             .await?;
+                        // Hosts added before the owner (the demo's) are theirs.
+                        sqlx::query("UPDATE hosts SET workspace_id = $1 WHERE workspace_id IS NULL")
+                            .bind(workspace_id)
+                            .execute(&mut *tx)
+                            .await?;
                         (workspace_id.clone(), $crate::Role::Owner)
                     }
                     $crate::Joining::FirstWorkspace { role } => {
@@ -121,6 +126,16 @@ macro_rules! impl_accounts {
                 .bind(token_hash)
                 .bind(now_ms)
                 .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn hosts_of(&self, workspace_id: &str) -> Result<Vec<$crate::Host>, $crate::DbError> {
+                Ok($crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                    "{} WHERE workspace_id = $1 AND removed_at_ms IS NULL ORDER BY name, created_at_ms",
+                    $crate::sql::HOST_SELECT
+                )))
+                .bind(workspace_id)
+                .fetch_all(&self.pool)
                 .await?)
             }
 

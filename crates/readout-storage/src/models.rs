@@ -27,6 +27,8 @@ pub struct Host {
     pub allowlist: JsonText<AllowlistReport>,
     /// Quiet this long and the host is SILENT; `None`: the server's default.
     pub silent_after_secs: Option<i32>,
+    /// `None` only before the owner account exists.
+    pub workspace_id: Option<String>,
 }
 
 /// A host to create. The key hash is computed by the caller: storage never
@@ -37,6 +39,8 @@ pub struct NewHost {
     pub name: String,
     pub key_hash: Vec<u8>,
     pub created_at_ms: i64,
+    /// `None`: the first workspace, or none before the owner exists.
+    pub workspace_id: Option<String>,
     /// Initial data sources.
     pub sources: Vec<NewSource>,
 }

@@ -11,7 +11,7 @@
 /// Columns of [`crate::Host`], in `SELECT` order.
 pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, interval_secs, \
     last_seen_at_ms, last_cycle_at_ms, agent_version, agent_hostname, agent_os, agent_arch, \
-    allowlist_json, silent_after_secs FROM hosts";
+    allowlist_json, silent_after_secs, workspace_id FROM hosts";
 
 /// Columns of [`crate::OutputRow`], for `FROM command_results r JOIN cycles c`.
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
@@ -161,12 +161,15 @@ macro_rules! impl_sql_database {
                 use $crate::sqlx;
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
-                    "INSERT INTO hosts (id, name, key_hash, created_at_ms) VALUES ($1, $2, $3, $4)",
+                    // No workspace named: the first one (if the owner exists yet).
+                    "INSERT INTO hosts (id, name, key_hash, created_at_ms, workspace_id) VALUES ($1, $2, $3, $4, \
+                     COALESCE($5, (SELECT id FROM workspaces ORDER BY created_at_ms, id LIMIT 1)))",
                 )
                 .bind(&host.id)
                 .bind(&host.name)
                 .bind(&host.key_hash)
                 .bind(host.created_at_ms)
+                .bind(&host.workspace_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::DbError::unique_name(e, "host", &host.name))?;

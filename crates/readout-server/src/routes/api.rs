@@ -62,7 +62,7 @@ pub async fn add_host<D: Database>(
     State(state): State<AppState<D>>,
     Json(body): Json<NewHostBody>,
 ) -> Result<(StatusCode, Json<AddedHost>), ApiError> {
-    let added = hosts::add(&state.db, &body.name, &state.settings.public_url).await?;
+    let added = hosts::add(&state.db, &body.name, &state.settings.public_url, None).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 

@@ -114,6 +114,8 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         .route("/agent/readout-agent", get(dist::agent_binary::<D>))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::web::router::<D>())
+        // Pages, scripts and JSON go out gzipped to clients that ask.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(
             // The span names the matched route, never the raw path.
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

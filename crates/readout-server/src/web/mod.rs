@@ -52,7 +52,19 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../web/templates/base.html")),
+    (
+        "first_cycle.html",
+        include_str!("../../web/templates/first_cycle.html"),
+    ),
     ("login.html", include_str!("../../web/templates/login.html")),
+    (
+        "server_added.html",
+        include_str!("../../web/templates/server_added.html"),
+    ),
+    (
+        "server_new.html",
+        include_str!("../../web/templates/server_new.html"),
+    ),
     (
         "servers.html",
         include_str!("../../web/templates/servers.html"),
@@ -153,6 +165,11 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         )
         .route("/logout", post(pages::logout::<D>))
         .route("/servers", get(pages::servers::<D>))
+        .route(
+            "/servers/new",
+            get(pages::add_server_form::<D>).post(pages::add_server::<D>),
+        )
+        .route("/servers/{id}/first-cycle", get(pages::first_cycle::<D>))
         .layer(axum::middleware::map_response(security_headers))
         .route("/static/{file}", get(asset))
 }
@@ -275,6 +292,34 @@ fn same_origin(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_file_is_compiled_in_and_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/templates");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("templates dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
+        assert_eq!(files, names, "TEMPLATES must list web/templates/*, sorted");
+        Web::new("http://x").expect("every template parses");
+    }
+
+    /// The budget: a page loads at most every script there is, and all of
+    /// them gzipped stay under 300 KB.
+    #[test]
+    fn the_scripts_a_page_can_load_stay_under_300_kb_gzipped() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for (_, kind, bytes) in ASSETS {
+            if *kind == "text/javascript" {
+                gz.write_all(bytes).expect("gzip");
+            }
+        }
+        let size = gz.finish().expect("gzip").len();
+        assert!(size < 300 * 1024, "{size} bytes of gzipped script");
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

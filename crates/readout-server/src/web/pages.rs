@@ -274,7 +274,7 @@ pub(super) async fn servers<D: Database>(
     Viewer(user): Viewer,
 ) -> Response {
     let (hosts, incidents) = match tokio::try_join!(
-        state.db.list_hosts(),
+        state.db.hosts_of(&user.workspace_id),
         state.db.incidents(true, None, 10_000)
     ) {
         Ok(both) => both,
@@ -328,6 +328,107 @@ pub(super) async fn servers<D: Database>(
         Some(&user),
         minijinja::context! {
             page => "servers", servers => minijinja::value::Serde(&rows),
+            can_edit => user.role.0.can_edit(),
+        },
+    )
+}
+
+fn not_allowed() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "your role in this workspace cannot change it: ask an owner or admin",
+    )
+        .into_response()
+}
+
+fn add_server_page<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    name: &str,
+    error: Option<&str>,
+) -> Response {
+    state.web.render(
+        "server_new.html",
+        Some(user),
+        minijinja::context! { page => "servers", name => name, error => error },
+    )
+}
+
+pub(super) async fn add_server_form<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+) -> Response {
+    if !user.role.0.can_edit() {
+        return not_allowed();
+    }
+    add_server_page(&state, &user, "", None)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AddServerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Creates the host in the user's workspace and shows its install command,
+/// with the key it holds (shown this once).
+pub(super) async fn add_server<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    Form(form): Form<AddServerForm>,
+) -> Response {
+    if !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    if !user.role.0.can_edit() {
+        return not_allowed();
+    }
+    let name = form.name.trim();
+    let added = crate::hosts::add(
+        &state.db,
+        name,
+        &state.settings.public_url,
+        Some(&user.workspace_id),
+    )
+    .await;
+    match added {
+        Ok(added) => state.web.render(
+            "server_added.html",
+            Some(&user),
+            minijinja::context! {
+                page => "servers", id => added.host.id, name => added.host.name,
+                install => added.install_command,
+            },
+        ),
+        Err(e) if e.status() == StatusCode::BAD_REQUEST || e.status() == StatusCode::CONFLICT => {
+            let page = add_server_page(&state, &user, name, Some(&e.to_string()));
+            (StatusCode::BAD_REQUEST, page).into_response()
+        }
+        Err(e) => failed("adding a server", e),
+    }
+}
+
+/// The add-server page polls this until the host's first cycle arrives.
+pub(super) async fn first_cycle<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let host = match state.db.host(&id).await {
+        Ok(host) if host.workspace_id.as_deref() == Some(user.workspace_id.as_str()) => host,
+        Ok(_) | Err(readout_storage::DbError::NotFound) => {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        Err(e) => return failed("reading a host", e),
+    };
+    state.web.render(
+        "first_cycle.html",
+        Some(&user),
+        minijinja::context! {
+            id => host.id, arrived => host.last_seen_at_ms.is_some(),
+            agent_version => host.agent_version, hostname => host.agent_hostname,
         },
     )
 }
