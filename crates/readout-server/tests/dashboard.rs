@@ -119,12 +119,8 @@ fn user_add(server: &Server, args: &[&str], password: &str) -> std::process::Out
 async fn accounts_from_the_command_line_can_log_in() {
     let server = Server::start();
     let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Owner owner@example.org added"));
+    let said = support::succeeded(&out, "readout user add");
+    assert!(said.contains("Owner owner@example.org added"), "{said}");
     let out = user_add(&server, &["owner@example.org", "--name", "Again"], PASSWORD);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -139,11 +135,7 @@ async fn accounts_from_the_command_line_can_log_in() {
         &["viewer@example.org", "--name", "Vera", "--role", "viewer"],
         PASSWORD,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out, "readout user add");
 
     let browser = Browser::start().await;
     browser.client.goto(&server.url()).await.expect("open");
@@ -196,11 +188,7 @@ fn install_and_run(server: &Server, command: &str, root: &Path) {
         .args(args.split_whitespace())
         .output()
         .expect("run install.sh");
-    assert!(
-        out.status.success(),
-        "install.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out, "install.sh");
     // The config names the live paths; this install lives under `root`.
     let config = root.join("etc/readout/agent.toml");
     let text = std::fs::read_to_string(&config).expect("config");
@@ -221,22 +209,14 @@ fn install_and_run(server: &Server, command: &str, root: &Path) {
         .env_remove("READOUT_AGENT_SERVER")
         .output()
         .expect("run the installed agent");
-    assert!(
-        out.status.success(),
-        "agent: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out, "agent");
 }
 
 #[tokio::test]
 async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
     let server = Server::start();
     let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out, "readout user add");
     let browser = Browser::start().await;
     log_in(&browser, &server, "owner@example.org").await;
 
@@ -278,11 +258,7 @@ async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
 
     // A viewer sees the server but cannot add one.
     let out = user_add(&server, &["viewer@example.org", "--name", "Vera"], PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out, "readout user add");
     browser.click(".who button").await;
     log_in(&browser, &server, "viewer@example.org").await;
     assert_eq!(browser.text("tr[data-host] .name").await, "db1");
