@@ -25,6 +25,7 @@ async fn first_run_login_and_a_server_that_reports() {
     web.goto(&server.url()).await.expect("open");
     assert_eq!(browser.path().await, "/setup");
     assert_eq!(browser.text("h1").await, "Welcome to Readout");
+    browser.screenshot("first-run").await;
     // Markup in what people type stays text.
     browser
         .fill("name", "Ada <b>Lovelace</b><img src=x onerror=alert(1)>")
@@ -58,6 +59,7 @@ async fn first_run_login_and_a_server_that_reports() {
     let row = browser.text("tr[data-host] .name").await;
     assert_eq!(row, "web1");
     assert_eq!(browser.text("tr[data-host] .status").await, "online");
+    browser.screenshot("servers").await;
     let cells = browser.text("tr[data-host]").await;
     assert!(cells.contains(env!("CARGO_PKG_VERSION")), "{cells}");
 
@@ -251,6 +253,7 @@ async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
     let text = noticed.text().await.expect("text");
     assert!(text.starts_with("First cycle received"), "{text}");
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    browser.screenshot("add-server").await;
 
     browser.click("#first-cycle a").await;
     assert_eq!(browser.text("tr[data-host] .name").await, "db1");

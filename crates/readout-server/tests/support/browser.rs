@@ -93,6 +93,20 @@ impl Browser {
         element.text().await.expect("text")
     }
 
+    /// Saves a PNG of the page as `NAME.png`: into `READOUT_SCREENSHOTS_DIR`
+    /// when set (`scripts/screenshots` refreshes the README's), else beside
+    /// the test binaries.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = std::env::var_os("READOUT_SCREENSHOTS_DIR").map_or_else(
+            || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+            std::path::PathBuf::from,
+        );
+        std::fs::create_dir_all(&dir).expect("screenshots dir");
+        let png = self.client.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
     pub async fn path(&self) -> String {
         self.client
             .current_url()
