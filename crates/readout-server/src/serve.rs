@@ -167,5 +167,8 @@ async fn prune_loop<D: Database>(db: D, config: Config) {
             Ok(rows) => tracing::info!(rows, "pruned old history"),
             Err(e) => tracing::warn!(error = %e, "pruning old history failed"),
         }
+        if let Err(e) = db.prune_sessions(crate::now_ms()).await {
+            tracing::warn!(error = %e, "pruning expired sessions failed");
+        }
     }
 }

@@ -14,8 +14,8 @@ use readout_proto::{
 use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
 use readout_storage::{
-    Database, DbError, IncomingCycle, NewHost, NewSource, Reading, Retention, SampleRow, Stored,
-    Template,
+    Database, DbError, IncomingCycle, Joining, NewHost, NewSession, NewSource, Reading, Retention,
+    Role, SampleRow, Stored, Template, User,
 };
 use readout_storage_postgres::PostgresStore;
 use readout_storage_sqlite::SqliteStore;
@@ -523,12 +523,68 @@ async fn variables_story<D: Database>(db: D) {
     assert!(db.series_list("h_v").await.expect("variables").is_empty());
 }
 
+/// Accounts: one owner only; members join the first workspace, which
+/// claims the hosts made before it; sessions end when they expire.
+async fn accounts_story<D: Database>(db: D) {
+    let user = |id: &str, email: &str| User {
+        id: id.into(),
+        email: email.into(),
+        name: id.into(),
+        password_hash: "$argon2id$stand-in".into(),
+        created_at_ms: T0,
+    };
+    let owner = Joining::FirstOwner {
+        workspace_id: "w_1".into(),
+        workspace_name: "Ops".into(),
+    };
+    assert!(!db.set_up().await.expect("set up"));
+    let hosts = db.list_hosts().await.expect("hosts");
+    let before = hosts.iter().filter(|h| h.removed_at_ms.is_none()).count();
+    db.add_user(&user("u_1", "a@x.org"), &owner)
+        .await
+        .expect("owner");
+    assert!(db.set_up().await.expect("set up"));
+    assert_eq!(db.hosts_of("w_1").await.expect("claimed").len(), before);
+    let again = db.add_user(&user("u_2", "b@x.org"), &owner).await;
+    assert!(matches!(again, Err(DbError::Conflict(m)) if m.contains("owner account exists")));
+    let viewer = Joining::FirstWorkspace { role: Role::Viewer };
+    db.add_user(&user("u_3", "c@x.org"), &viewer)
+        .await
+        .expect("viewer");
+    let taken = db.add_user(&user("u_4", "c@x.org"), &viewer).await;
+    assert!(matches!(taken, Err(DbError::Conflict(m)) if m.contains("c@x.org")));
+
+    for (hash, expires) in [(vec![1u8], T0 + 1000), (vec![2u8], T0 - 1)] {
+        db.create_session(&NewSession {
+            token_hash: hash,
+            user_id: "u_3".into(),
+            csrf_token: "csrf".into(),
+            created_at_ms: T0 - 10,
+            expires_at_ms: expires,
+        })
+        .await
+        .expect("session");
+    }
+    let live = db.session(&[1], T0).await.expect("read").expect("live");
+    assert_eq!(
+        (live.workspace_id.as_str(), live.role.0),
+        ("w_1", Role::Viewer)
+    );
+    assert!(
+        db.session(&[2], T0).await.expect("read").is_none(),
+        "expired"
+    );
+    assert_eq!(db.prune_sessions(T0).await.expect("prune"), 1);
+    assert!(db.session(&[1], T0).await.expect("read").is_some());
+}
+
 #[tokio::test]
 async fn storage_story_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("story.db").display());
     story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     variables_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
+    accounts_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
     assert_eq!(db.list_hosts().await.expect("list").len(), 3);
@@ -562,6 +618,7 @@ async fn storage_story_on_postgres() {
         let db = PostgresStore::open(&url).await.expect("open postgres");
         story(db.clone()).await;
         variables_story(db.clone()).await;
+        accounts_story(db.clone()).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");

@@ -148,6 +148,9 @@ pub trait Accounts {
         workspace_id: &str,
     ) -> impl Future<Output = Result<Vec<crate::Host>, DbError>> + Send;
 
+    /// Deletes the sessions expired by `now_ms`; returns how many.
+    fn prune_sessions(&self, now_ms: i64) -> impl Future<Output = Result<u64, DbError>> + Send;
+
     fn delete_session(&self, token_hash: &[u8])
     -> impl Future<Output = Result<(), DbError>> + Send;
 }

@@ -139,6 +139,14 @@ macro_rules! impl_accounts {
                 .await?)
             }
 
+            async fn prune_sessions(&self, now_ms: i64) -> Result<u64, $crate::DbError> {
+                let done = $crate::sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1")
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn delete_session(&self, token_hash: &[u8]) -> Result<(), $crate::DbError> {
                 $crate::sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                     .bind(token_hash)
