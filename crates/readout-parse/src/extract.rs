@@ -245,6 +245,44 @@ impl ParserConfig {
     }
 }
 
+/// Ways to pick the cell at `row`, `column` (0-based) of `table`, steadiest
+/// first: by its row's label and its column's header, which survives rows
+/// moving, when both are unique and not numbers; then by its name (`C3`).
+/// Each way given reads exactly that cell.
+pub fn cell_selectors(table: &Table, row: usize, column: usize) -> Vec<Source> {
+    let Some(text) = table.get(row, column) else {
+        return Vec::new();
+    };
+    let mut ways = Vec::new();
+    let is_word = |t: &str| !t.is_empty() && t.parse::<f64>().is_err();
+    let header = table.rows.first().map(Vec::as_slice).unwrap_or_default();
+    let cells = &table.rows[row];
+    let label = cells
+        .first()
+        .filter(|l| column > 0 && row > 0 && is_word(l));
+    let unique_label =
+        label.filter(|l| table.rows.iter().filter(|r| r.first() == Some(*l)).count() == 1);
+    let heading = column
+        .checked_sub(cells.len().saturating_sub(header.len()))
+        .and_then(|i| header.get(i))
+        .filter(|h| is_word(h) && header.iter().filter(|x| x == h).count() == 1);
+    if let (Some(label), Some(heading)) = (unique_label, heading) {
+        let by_label = Source::Table {
+            row: RowSelector::FirstCell(label.clone()),
+            column: ColumnSelector::Header(heading.clone()),
+        };
+        let row_selector = RowSelector::FirstCell(label.clone());
+        let column_selector = ColumnSelector::Header(heading.clone());
+        if table_cell(table, &row_selector, &column_selector).is_ok_and(|t| t == text) {
+            ways.push(by_label);
+        }
+    }
+    ways.push(Source::Cell {
+        cell: crate::table::cell_name(row, column),
+    });
+    ways
+}
+
 /// The text a variable points at.
 fn raw(v: &VariableSpec, output: &str, table: &Table) -> Result<String, ParseError> {
     let missing = |what: String| ParseError::new(what);

@@ -283,3 +283,398 @@ async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
     );
     browser.close().await;
 }
+
+/// Points drawn in each chart panel, by title, once every chart has loaded.
+async fn chart_points(browser: &Browser) -> Vec<(String, u64)> {
+    let panels = browser
+        .until(
+            "every chart loaded",
+            "const p = [...document.querySelectorAll('[data-chart]')];
+             return p.length > 0 && p.every(e => e.dataset.points !== undefined && !e.dataset.loading)
+               ? p.map(e => [e.querySelector('h2').textContent, Number(e.dataset.points)]) : null;",
+        )
+        .await;
+    serde_json::from_value(panels).expect("titles and counts")
+}
+
+#[tokio::test]
+async fn a_servers_dashboard_charts_its_machine_and_shows_raw_output_as_text() {
+    let server = Server::start();
+    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    support::succeeded(&out, "readout user add");
+    let (id, key) = server.add_host("web1");
+    // Real commands of this machine, and one whose output is hostile markup.
+    let agent = Agent::new(&server.url(), &id, &key, "", "");
+    let page = agent.path("page.html");
+    let hostile = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='img'\"> level 42";
+    std::fs::write(&page, format!("{hostile}\n")).expect("write page");
+    std::fs::write(
+        agent.path("available_commands.sh"),
+        format!(
+            "readout_loadavg=\"cat /proc/loadavg\"\nreadout_free=\"free\"\nreadout_df=\"df -P\"\nreadout_page=\"cat {}\"\n",
+            page.display()
+        ),
+    )
+    .expect("allowlist");
+    agent.once();
+    server.api_put(
+        &format!("/hosts/{id}/commands"),
+        &serde_json::json!({"commands": ["readout_loadavg", "readout_free", "readout_df", "readout_page"]}),
+    );
+    // The agent runs what the previous answer named: the new list from the
+    // second cycle on.
+    for _ in 0..3 {
+        agent.once();
+    }
+
+    let browser = Browser::start().await;
+    log_in(&browser, &server, "owner@example.org").await;
+    browser.click("tr[data-host] .name a").await;
+    assert_eq!(browser.path().await, format!("/servers/{id}"));
+
+    // The default layout: current figures, then a chart per preset family,
+    // each with points from the cycles that arrived.
+    let figures = browser.text(".panel.text .figures").await;
+    assert!(
+        figures.starts_with("Disk ") && figures.contains(" · Memory ") && figures.contains(" %"),
+        "{figures}"
+    );
+    let charts = chart_points(&browser).await;
+    let titles: Vec<&str> = charts.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(titles, ["Load", "Memory", "Disks used"]);
+    assert!(charts.iter().all(|(_, n)| *n > 0), "{charts:?}");
+    browser.screenshot("dashboard").await;
+
+    // Ranges: a day still holds the points; a step back to the day before
+    // holds none, and says so.
+    browser.press("[data-range='24h']").await;
+    assert_eq!(browser.query().await, "range=24h");
+    assert_eq!(browser.text("[data-range='24h']").await, "24h");
+    browser.until("24h pressed", "return document.querySelector(\"[data-range='24h']\").getAttribute('aria-pressed') === 'true';").await;
+    assert!(chart_points(&browser).await.iter().all(|(_, n)| *n > 0));
+    browser.press("[data-step='-1']").await;
+    assert!(browser.query().await.starts_with("from="));
+    browser.until("empty charts", "return [...document.querySelectorAll('[data-chart]')].every(e => e.dataset.points === '0' && e.querySelector('.nodata'));").await;
+
+    // Drag across the left half of a chart: every chart zooms to it, and it
+    // holds none of the cycles (seconds old); a step forward reaches them.
+    browser.press("[data-range='1h']").await;
+    assert!(chart_points(&browser).await.iter().all(|(_, n)| *n > 0));
+    let width = browser
+        .js("return document.querySelector('[data-chart] .u-over').clientWidth;")
+        .await
+        .as_f64()
+        .expect("width");
+    browser
+        .drag("[data-chart] .u-over", -(width / 2.0) + 1.0, 0.0)
+        .await;
+    let window = |query: &str| -> (i64, i64) {
+        let ms: Vec<i64> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(_, v)| v.parse().expect("ms"))
+            .collect();
+        (ms[0], ms[1])
+    };
+    let (from, to) = window(&browser.query().await);
+    assert!(
+        (1_700_000..1_900_000).contains(&(to - from)),
+        "zoomed to half an hour: {from}..{to}"
+    );
+    browser.until("empty charts", "return [...document.querySelectorAll('[data-chart]')].every(e => e.dataset.points === '0' && e.querySelector('.nodata'));").await;
+    browser.press("[data-step='1']").await;
+    let (later_from, later_to) = window(&browser.query().await);
+    assert_eq!(later_to - later_from, to - from, "a step keeps the zoom");
+    assert!(
+        later_from >= to - 1000,
+        "the next half hour: {later_from} after {to}"
+    );
+    assert!(chart_points(&browser).await.iter().all(|(_, n)| *n > 0));
+
+    // Raw output: markup from the command is shown as text; no script ran.
+    browser.click(".tabs a[href$='/outputs']").await;
+    let listed = browser.text("#outputs").await;
+    assert!(
+        listed.contains("readout_page") && listed.contains("exit 0"),
+        "{listed}"
+    );
+    browser.click("#outputs a[href$='/readout_page']").await;
+    assert_eq!(browser.text("#raw").await, hostile);
+    let made = browser
+        .js("return document.querySelectorAll('#raw *, main script, main img').length;")
+        .await;
+    assert_eq!(made, 0, "markup in command output became elements");
+    assert_eq!(
+        browser.js("return document.title;").await,
+        "readout_page · web1 · Readout"
+    );
+    browser.screenshot("raw-output").await;
+    // History: two runs of it; the older one opens from the newer.
+    let runs = browser
+        .js("return document.querySelectorAll('.history li').length;")
+        .await;
+    assert_eq!(runs, 2);
+    browser.click("a[rel=prev]").await;
+    assert!(browser.query().await.starts_with("cycle="));
+    assert_eq!(browser.text("#raw").await, hostile);
+    assert!(
+        browser
+            .client
+            .find_all(fantoccini::Locator::Css("a[rel=prev]"))
+            .await
+            .expect("find")
+            .is_empty(),
+        "the oldest has no older"
+    );
+    browser.close().await;
+}
+
+/// The boxes on the grid as (title, x, y, w, h), in reading order.
+async fn boxes(browser: &Browser) -> Vec<(String, u64, u64, u64, u64)> {
+    let found = browser
+        .until(
+            "the grid drawn",
+            "const items = [...document.querySelectorAll('.grid-stack-item')].filter(i => i.gridstackNode);
+             return items.length ? items.map(i => { const n = i.gridstackNode; return [i.querySelector('h2').textContent, n.x, n.y, n.w, n.h]; })
+               .sort((a, b) => a[2] - b[2] || a[1] - b[1]) : null;",
+        )
+        .await;
+    serde_json::from_value(found).expect("boxes")
+}
+
+/// Gives the box titled `title` an id, so a selector can reach it.
+async fn mark(browser: &Browser, title: &str, id: &str) {
+    let found = browser
+        .js(&format!(
+            "const i = [...document.querySelectorAll('.grid-stack-item')].find(i => i.querySelector('h2').textContent === {title:?});
+             if (i) i.id = {id:?}; return !!i;"
+        ))
+        .await;
+    assert_eq!(found, true, "no box titled {title}");
+}
+
+#[tokio::test]
+async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
+    let server = Server::start();
+    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    support::succeeded(&out, "readout user add");
+    let (id, key) = server.add_host("web1");
+    let agent = Agent::new(
+        &server.url(),
+        &id,
+        &key,
+        "readout_loadavg=\"cat /proc/loadavg\"\nreadout_free=\"free\"\nreadout_df=\"df -P\"\n",
+        "",
+    );
+    agent.once();
+    server.api_put(
+        &format!("/hosts/{id}/commands"),
+        &serde_json::json!({"commands": ["readout_loadavg", "readout_free", "readout_df"]}),
+    );
+    agent.once();
+    agent.once();
+
+    let browser = Browser::start().await;
+    // Tall enough that every drag starts and ends on screen.
+    let desktop = (1280, 1400);
+    browser
+        .client
+        .set_window_size(desktop.0, desktop.1)
+        .await
+        .expect("size");
+    log_in(&browser, &server, "owner@example.org").await;
+    let page = format!("{}/servers/{id}", server.url());
+    browser.client.goto(&page).await.expect("open");
+    let before = boxes(&browser).await;
+    let titles: Vec<&str> = before.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(titles, ["Now", "Load", "Memory", "Disks used"]);
+    assert_eq!(
+        browser
+            .js("return document.querySelector('[data-grid]').dataset.saved;")
+            .await,
+        "false"
+    );
+
+    // Edit: remove a box, move one (to the right edge), resize another.
+    browser.press("[data-edit]").await;
+    browser.press("[aria-label='Remove box Memory']").await;
+    mark(&browser, "Load", "load-box").await;
+    mark(&browser, "Disks used", "disks-box").await;
+    let column = browser
+        .js("return document.querySelector('[data-grid]').clientWidth / 12;")
+        .await
+        .as_f64()
+        .expect("column width");
+    browser
+        .drag("#load-box .panel-head h2", column * 7.0, 0.0)
+        .await;
+    let moved = boxes(&browser).await;
+    let load = moved.iter().find(|b| b.0 == "Load").expect("Load");
+    assert_eq!(
+        (load.1, load.3, load.4),
+        (6, 6, 4),
+        "moved right: {moved:?}"
+    );
+    browser
+        .drag("#disks-box .ui-resizable-se", column * 2.0, 70.0)
+        .await;
+    let resized = boxes(&browser).await;
+    let disks = resized.iter().find(|b| b.0 == "Disks used").expect("disks");
+    assert!(disks.3 > 6 && disks.4 > 4, "wider and taller: {resized:?}");
+
+    // Configure: a title, a series hidden until clicked in the legend.
+    browser.press("#load-box [data-configure]").await;
+    browser.fill("title", "Load average").await;
+    browser
+        .press("[data-series] li[data-name='load15'] [name=show]")
+        .await;
+    browser.press("[data-apply]").await;
+    assert_eq!(browser.text("#load-box h2").await, "Load average");
+    // A chart becomes text: its variables' current values.
+    browser.press("#disks-box [data-configure]").await;
+    browser.press("input[name=kind][value=text]").await;
+    browser.press("[data-apply]").await;
+    let figures = browser.text("#disks-box .figures").await;
+    assert!(
+        figures.starts_with("fs_used_pct / ") && figures.contains(" %"),
+        "{figures}"
+    );
+    // A new chart without variables is refused in the editor.
+    browser.press("[data-add=chart]").await;
+    browser.press("[data-apply]").await;
+    assert_eq!(
+        browser.text("[data-editor-error]").await,
+        "Pick at least one variable."
+    );
+    browser.press("[data-editor] button[value=cancel]").await;
+    // A new text box: markup in it stays text.
+    browser.press("[data-add=text]").await;
+    browser.fill("title", "Root disk").await;
+    browser
+        .fill("text", "Root {{ fs_used_pct{mount=\"/\"} }} <b>bold</b>")
+        .await;
+    browser.press("[data-apply]").await;
+    mark(&browser, "Root disk", "root-box").await;
+    let root = browser.text("#root-box .figures").await;
+    assert!(
+        root.starts_with("Root ") && root.ends_with(" % <b>bold</b>"),
+        "{root}"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('.grid-stack b').length;")
+            .await,
+        0
+    );
+
+    let edited = boxes(&browser).await;
+    browser.press("[data-save]").await;
+    browser
+        .until(
+            "saved",
+            "return document.querySelector('[data-note]').textContent.startsWith('Saved');",
+        )
+        .await;
+    let saved = server.api_get(&format!("/hosts/{id}/layouts/desktop"));
+    assert_eq!(saved["saved"], true);
+    let stored: Vec<(String, u64, u64, u64, u64)> = saved["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .map(|p| {
+            let n = |k: &str| p[k].as_u64().expect("number");
+            (
+                p["title"].as_str().expect("title").to_owned(),
+                n("x"),
+                n("y"),
+                n("w"),
+                n("h"),
+            )
+        })
+        .collect();
+    let mut sorted = stored.clone();
+    sorted.sort_by_key(|b| (b.2, b.1));
+    assert_eq!(sorted, edited, "the API holds what the grid showed");
+    let load_panel = saved["panels"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["title"] == "Load average"))
+        .expect("load panel");
+    assert_eq!(load_panel["hidden"], serde_json::json!(["load15"]));
+
+    // Reload: the same layout, load15 off in the legend.
+    browser.client.refresh().await.expect("reload");
+    assert_eq!(boxes(&browser).await, edited);
+    mark(&browser, "Load average", "load-box").await;
+    chart_points(&browser).await;
+    let off = browser.text("#load-box .u-legend .u-series.u-off").await;
+    assert!(off.contains("load15"), "{off}");
+    browser.screenshot("dashboard-edited").await;
+
+    // A layout that does not fit is refused with where, and nothing changes.
+    let (status, answer) = server.api(
+        "PUT",
+        &format!("/hosts/{id}/layouts/desktop"),
+        Some(&serde_json::json!({"panels": [
+            {"kind": "text", "title": "a", "text": "x", "x": 0, "y": 0, "w": 6, "h": 2},
+            {"kind": "text", "title": "b", "text": "y", "x": 3, "y": 1, "w": 6, "h": 2}
+        ]})),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["message"], "panels[1]: overlaps panels[0]");
+    assert_eq!(
+        server.api_get(&format!("/hosts/{id}/layouts/desktop")),
+        saved
+    );
+
+    // A phone starts from the desktop's boxes, stacked; its own edits stay
+    // its own.
+    browser
+        .client
+        .set_window_size(420, 900)
+        .await
+        .expect("narrow");
+    browser.client.refresh().await.expect("reload");
+    let phone = boxes(&browser).await;
+    let phone_titles: Vec<&str> = phone.iter().map(|b| b.0.as_str()).collect();
+    let desktop_titles: Vec<&str> = edited.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(phone_titles, desktop_titles);
+    assert!(phone.iter().all(|b| b.1 == 0 && b.3 == 2), "{phone:?}");
+    assert_eq!(
+        browser
+            .js("return document.querySelector('[data-grid]').dataset.device;")
+            .await,
+        "mobile"
+    );
+    browser.press("[data-edit]").await;
+    browser.press("[aria-label='Remove box Now']").await;
+    browser.press("[data-save]").await;
+    browser
+        .until(
+            "saved",
+            "return document.querySelector('[data-note]').textContent.startsWith('Saved');",
+        )
+        .await;
+    browser.screenshot("dashboard-phone").await;
+    let mobile = server.api_get(&format!("/hosts/{id}/layouts/mobile"));
+    assert_eq!(
+        mobile["panels"].as_array().map(Vec::len),
+        Some(edited.len() - 1)
+    );
+    assert_eq!(
+        server.api_get(&format!("/hosts/{id}/layouts/desktop")),
+        saved
+    );
+
+    browser
+        .client
+        .set_window_size(1280, 900)
+        .await
+        .expect("wide");
+    browser.client.refresh().await.expect("reload");
+    assert_eq!(
+        boxes(&browser).await,
+        edited,
+        "the desktop layout is untouched"
+    );
+    browser.close().await;
+}

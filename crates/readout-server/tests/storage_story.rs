@@ -15,7 +15,7 @@ use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
 use readout_storage::{
     Database, DbError, IncomingCycle, Joining, NewHost, NewSession, NewSource, Reading, Retention,
-    Role, SampleRow, Stored, Template, User,
+    Role, SampleRow, SavedLayout, Stored, Template, User,
 };
 use readout_storage_postgres::PostgresStore;
 use readout_storage_sqlite::SqliteStore;
@@ -576,6 +576,43 @@ async fn accounts_story<D: Database>(db: D) {
     );
     assert_eq!(db.prune_sessions(T0).await.expect("prune"), 1);
     assert!(db.session(&[1], T0).await.expect("read").is_some());
+
+    // Layouts: one per host and screen, replaced whole, forgotten on reset.
+    let host = &hosts
+        .iter()
+        .find(|h| h.removed_at_ms.is_none())
+        .expect("a host")
+        .id;
+    assert_eq!(db.layout(host, "desktop").await.expect("read"), None);
+    let layout = |json: &str, by: Option<&str>| SavedLayout {
+        panels_json: json.into(),
+        updated_at_ms: T0,
+        updated_by: by.map(Into::into),
+    };
+    db.put_layout(host, "desktop", &layout("[1]", Some("u_1")))
+        .await
+        .expect("save");
+    db.put_layout(host, "desktop", &layout("[2]", Some("u_3")))
+        .await
+        .expect("replace");
+    db.put_layout(host, "mobile", &layout("[3]", None))
+        .await
+        .expect("save mobile");
+    assert_eq!(
+        db.layout(host, "desktop").await.expect("read"),
+        Some(layout("[2]", Some("u_3")))
+    );
+    assert_eq!(
+        db.layout(host, "mobile").await.expect("read"),
+        Some(layout("[3]", None))
+    );
+    let nowhere = db
+        .put_layout("h_nope", "desktop", &layout("[]", None))
+        .await;
+    assert!(matches!(nowhere, Err(DbError::NotFound)), "{nowhere:?}");
+    db.delete_layout(host, "desktop").await.expect("reset");
+    assert_eq!(db.layout(host, "desktop").await.expect("read"), None);
+    assert!(db.layout(host, "mobile").await.expect("read").is_some());
 }
 
 #[tokio::test]

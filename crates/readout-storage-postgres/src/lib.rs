@@ -42,6 +42,7 @@ impl PostgresStore {
 
 readout_storage::impl_sql_database!(PostgresStore, sqlx::Postgres);
 readout_storage::impl_accounts!(PostgresStore, sqlx::Postgres);
+readout_storage::impl_dashboards!(PostgresStore, sqlx::Postgres);
 
 // Nodes claim side by side: rows another node holds locked are skipped,
 // and the lease is checked again on the locked row. Only a channel's oldest

@@ -43,6 +43,7 @@ impl SqliteStore {
 
 readout_storage::impl_sql_database!(SqliteStore, sqlx::Sqlite);
 readout_storage::impl_accounts!(SqliteStore, sqlx::Sqlite);
+readout_storage::impl_dashboards!(SqliteStore, sqlx::Sqlite);
 
 // One writer at a time: the sub-select and the update cannot interleave.
 // Only a channel's oldest pending notice is due: none overtakes another.

@@ -19,69 +19,82 @@ macro_rules! impl_accounts {
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
                 let mut tx = self.pool.begin().await?;
-                let (workspace_id, role) = match joining {
-                    $crate::Joining::FirstOwner { workspace_id, workspace_name } => {
-                        sqlx::query("INSERT INTO setup (id, done_at_ms) VALUES (1, $1)")
-                            .bind(user.created_at_ms)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| match &e {
-                                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                                    $crate::DbError::Conflict("the owner account exists already".into())
-                                }
-                                _ => $crate::DbError::Other(e),
+                // An expected refusal (the owner exists, the address is
+                // taken) rolls back at once: on SQLite a dropped transaction
+                // keeps the write lock until its connection is next used.
+                let written: Result<(), $crate::DbError> = async {
+                    let (workspace_id, role) = match joining {
+                        $crate::Joining::FirstOwner { workspace_id, workspace_name } => {
+                            sqlx::query("INSERT INTO setup (id, done_at_ms) VALUES (1, $1)")
+                                .bind(user.created_at_ms)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| match &e {
+                                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                                        $crate::DbError::Conflict("the owner account exists already".into())
+                                    }
+                                    _ => $crate::DbError::Other(e),
+                                })?;
+                            sqlx::query("INSERT INTO workspaces (id, name, created_at_ms) VALUES ($1, $2, $3)")
+                                .bind(workspace_id)
+                                .bind(workspace_name)
+                                .bind(user.created_at_ms)
+                                .execute(&mut *tx)
+                                .await?;
+                            // Hosts added before the owner (the demo's) are theirs.
+                            sqlx::query("UPDATE hosts SET workspace_id = $1 WHERE workspace_id IS NULL")
+                                .bind(workspace_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            (workspace_id.clone(), $crate::Role::Owner)
+                        }
+                        $crate::Joining::FirstWorkspace { role } => {
+                            let first: Option<String> = sqlx::query_scalar(
+                                "SELECT id FROM workspaces ORDER BY created_at_ms, id LIMIT 1",
+                            )
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            let first = first.ok_or_else(|| {
+                                $crate::DbError::Conflict("no workspace yet: create the owner first".into())
                             })?;
-                        sqlx::query("INSERT INTO workspaces (id, name, created_at_ms) VALUES ($1, $2, $3)")
-                            .bind(workspace_id)
-                            .bind(workspace_name)
-                            .bind(user.created_at_ms)
-                            .execute(&mut *tx)
-                            .await?;
-                        // Hosts added before the owner (the demo's) are theirs.
-                        sqlx::query("UPDATE hosts SET workspace_id = $1 WHERE workspace_id IS NULL")
-                            .bind(workspace_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        (workspace_id.clone(), $crate::Role::Owner)
+                            (first, *role)
+                        }
+                    };
+                    sqlx::query(
+                        "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&user.id)
+                    .bind(&user.email)
+                    .bind(&user.name)
+                    .bind(&user.password_hash)
+                    .bind(user.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => {
+                            $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
+                        }
+                        _ => $crate::DbError::Other(e),
+                    })?;
+                    sqlx::query(
+                        "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&workspace_id)
+                    .bind(&user.id)
+                    .bind(role.as_str())
+                    .bind(user.created_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                .await;
+                match written {
+                    Ok(()) => tx.commit().await?,
+                    Err(e) => {
+                        tx.rollback().await?;
+                        return Err(e);
                     }
-                    $crate::Joining::FirstWorkspace { role } => {
-                        let first: Option<String> = sqlx::query_scalar(
-                            "SELECT id FROM workspaces ORDER BY created_at_ms, id LIMIT 1",
-                        )
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let first = first.ok_or_else(|| {
-                            $crate::DbError::Conflict("no workspace yet: create the owner first".into())
-                        })?;
-                        (first, *role)
-                    }
-                };
-                sqlx::query(
-                    "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&user.id)
-                .bind(&user.email)
-                .bind(&user.name)
-                .bind(&user.password_hash)
-                .bind(user.created_at_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(d) if d.is_unique_violation() => {
-                        $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
-                    }
-                    _ => $crate::DbError::Other(e),
-                })?;
-                sqlx::query(
-                    "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&workspace_id)
-                .bind(&user.id)
-                .bind(role.as_str())
-                .bind(user.created_at_ms)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
+                }
                 Ok(())
             }
 

@@ -11,6 +11,7 @@ pub mod accounts_sql;
 mod alerts;
 pub mod alerts_sql;
 pub mod codec;
+mod dashboards;
 mod models;
 pub mod series;
 pub mod sql;
@@ -26,6 +27,7 @@ pub use alerts::{
     After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,
     RuleStatus, SweepReport, WindowRow,
 };
+pub use dashboards::{Dashboards, SavedLayout};
 pub use models::{
     AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, Host, HostAuth, IncomingCycle,
     JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention, RunOutcome,
@@ -85,7 +87,7 @@ pub enum Stored {
 }
 
 /// The storage backend. Every method is one short transaction.
-pub trait Database: Alerts + Accounts + Clone + Send + Sync + 'static {
+pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'static {
     /// Creates a host with its default data sources.
     fn create_host(&self, host: &NewHost) -> impl Future<Output = Result<Host, DbError>> + Send;
 

@@ -168,3 +168,56 @@ fn numbers_with_units_after_them() {
     assert_eq!(leading_number("12 34"), None);
     assert_eq!(leading_number("v1.2"), None);
 }
+
+#[test]
+fn a_clicked_cell_is_picked_by_row_label_and_header_when_they_are_steady() {
+    let free = "               total        used        free\nMem:        3861332      222820     3000000\nSwap:       2097148           0     2097148\n";
+    let table = Table::split(free, &TableSpec::default());
+    let ways = cell_selectors(&table, 1, 2);
+    assert_eq!(
+        ways,
+        [
+            Source::Table {
+                row: RowSelector::FirstCell("Mem:".into()),
+                column: ColumnSelector::Header("used".into()),
+            },
+            Source::Cell { cell: "C2".into() },
+        ]
+    );
+    // Every way reads the clicked cell.
+    for way in ways {
+        let config = ParserConfig {
+            variables: vec![VariableSpec {
+                name: "v".into(),
+                extract: way,
+                kind: Kind::Number,
+                base_unit: 1.0,
+            }],
+            ..ParserConfig::default()
+        };
+        let input = Input {
+            command: "free",
+            output: free,
+            exit_code: Some(0),
+        };
+        assert_eq!(
+            config.extract(input).expect("value")["v"],
+            Value::Number(222820.0)
+        );
+    }
+    // The label itself, a header, numbers as labels: by name only.
+    assert_eq!(
+        cell_selectors(&table, 1, 0),
+        [Source::Cell { cell: "A2".into() }]
+    );
+    assert_eq!(
+        cell_selectors(&table, 0, 1),
+        [Source::Cell { cell: "B1".into() }]
+    );
+    let numbers = Table::split("a b\n1 2\n1 3\n", &TableSpec::default());
+    assert_eq!(
+        cell_selectors(&numbers, 2, 1),
+        [Source::Cell { cell: "B3".into() }]
+    );
+    assert!(cell_selectors(&table, 9, 9).is_empty());
+}

@@ -1,8 +1,10 @@
-//! The read and admin API under `/api/v1/`, authenticated with the admin
-//! token (`Authorization: Bearer …`) until accounts arrive.
+//! The read and admin API under `/api/v1/`: the operator's admin token
+//! (`Authorization: Bearer …`), or a signed-in member for their hosts.
 
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{
+    FromRequestParts as _, MatchedPath, Path, Query, RawPathParams, Request, State,
+};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -17,26 +19,78 @@ use crate::hosts::{self, AddedHost};
 use crate::keys;
 use crate::state::AppState;
 
-pub async fn require_admin<D: Database>(
+/// Who may call `/api/v1`: the operator's admin token reaches everything;
+/// a signed-in member of a workspace (the dashboard's own calls) reaches
+/// the hosts of that workspace, and changes them only with an editor's role
+/// and the page's CSRF token. Another workspace's host is not found.
+pub async fn authorize<D: Database>(
     State(state): State<AppState<D>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the admin token as `Authorization: Bearer TOKEN`, or sign in",
+        )
+    };
+    let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match token {
-        Some(token) if keys::secret_matches(token.trim(), &state.settings.admin_token_hash) => {
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+    if let Some(token) = bearer {
+        return if keys::secret_matches(token, &state.settings.admin_token_hash) {
             Ok(next.run(request).await)
-        }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the admin token as `Authorization: Bearer TOKEN`",
-        )),
+        } else {
+            Err(unauthorized())
+        };
     }
+    let user = crate::web::current_user(&state, request.headers())
+        .await
+        .ok_or_else(unauthorized)?;
+    let forbidden = |message: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", message);
+    if !request.method().is_safe() {
+        // The cookie rides along on a cross-site request; this header cannot.
+        let sent = request
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !crate::web::csrf_ok(&user, sent) {
+            return Err(forbidden("send the page's CSRF token as X-CSRF-Token"));
+        }
+        if !user.role.0.can_edit() {
+            return Err(forbidden(
+                "your role in this workspace cannot change it: ask an owner or admin",
+            ));
+        }
+    }
+    let (mut parts, body) = request.into_parts();
+    let host_route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str().starts_with("/api/v1/hosts/{id}"));
+    if !host_route {
+        return Err(forbidden(
+            "signed-in members reach /api/v1/hosts/{id}/…; this route needs the admin token",
+        ));
+    }
+    let params = RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id = params
+        .iter()
+        .find_map(|(key, value)| (key == "id").then_some(value))
+        .unwrap_or_default();
+    let host = live_host(&state.db, id).await?;
+    if host.workspace_id.as_deref() != Some(user.workspace_id.as_str()) {
+        return Err(ApiError::not_found(&format!("host {id}")));
+    }
+    // Handlers record who changed what.
+    parts.extensions.insert(user);
+    Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
 pub(crate) async fn live_host<D: Database>(db: &D, id: &str) -> Result<Host, ApiError> {

@@ -13,6 +13,7 @@ pub mod agent;
 pub mod alerts;
 pub mod api;
 pub mod dist;
+pub mod layouts;
 pub mod variables;
 
 pub fn router<D: Database>(state: AppState<D>) -> Router {
@@ -42,9 +43,16 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
             put(variables::put_derived::<D>).delete(variables::delete_derived::<D>),
         )
         .route("/hosts/{id}/preview", post(variables::preview::<D>))
+        .route("/hosts/{id}/table", post(variables::table::<D>))
         .route("/hosts/{id}/variables", get(variables::list_variables::<D>))
         .route("/hosts/{id}/series", get(variables::query_series::<D>))
         .route("/hosts/{id}/backfill", post(variables::backfill::<D>))
+        .route(
+            "/hosts/{id}/layouts/{device}",
+            get(layouts::get_layout::<D>)
+                .put(layouts::put_layout::<D>)
+                .delete(layouts::delete_layout::<D>),
+        )
         .route(
             "/templates",
             get(variables::list_templates::<D>).post(variables::create_template::<D>),
@@ -98,7 +106,7 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         .route("/notifications/{nid}", get(alerts::get_notification::<D>))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            api::require_admin::<D>,
+            api::authorize::<D>,
         ));
 
     let agent = Router::new()

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use readout_parse::extract::ParserConfig;
+use readout_parse::extract::{ParserConfig, Source, cell_selectors};
 use readout_parse::host::{Derived, DerivedSpec, VariableError};
+use readout_parse::table::{Table, TableSpec, cell_name, parse_cell_name};
 use readout_parse::{Input, Value};
 use readout_storage::series::{self, Range, Series};
-use readout_storage::{DataSource, Database, SampleRow, SeriesInfo, Template};
+use readout_storage::{DataSource, Database, SampleRow, SeriesInfo, StoredOutput, Template};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{ApiError, JsonBody, not_found};
@@ -264,6 +265,28 @@ pub struct Preview {
     errors: Vec<VariableError>,
 }
 
+/// A stored output of `command` (the latest, or a past cycle's), with the
+/// allowlisted command line and the output as text.
+async fn stored_output<D: Database>(
+    state: &AppState<D>,
+    id: &str,
+    command: &str,
+    cycle_id: Option<&str>,
+) -> Result<(StoredOutput, String, String), ApiError> {
+    let host = live_host(&state.db, id).await?;
+    let what = match cycle_id {
+        Some(c) => format!("output of {command} in cycle {c}"),
+        None => format!("output of {command}"),
+    };
+    let output = state
+        .db
+        .output(id, command, cycle_id)
+        .await
+        .map_err(not_found(what))?;
+    let text = String::from_utf8_lossy(&output.output).into_owned();
+    Ok((output, command_line(&host, command), text))
+}
+
 /// Runs a parser config against a stored output; nothing is saved.
 pub async fn preview<D: Database>(
     State(state): State<AppState<D>>,
@@ -271,18 +294,8 @@ pub async fn preview<D: Database>(
     JsonBody(body): JsonBody<PreviewBody>,
 ) -> Result<Json<Preview>, ApiError> {
     check_parser(&body.parser)?;
-    let host = live_host(&state.db, &id).await?;
-    let what = match &body.cycle_id {
-        Some(c) => format!("output of {} in cycle {c}", body.command),
-        None => format!("output of {}", body.command),
-    };
-    let output = state
-        .db
-        .output(&id, &body.command, body.cycle_id.as_deref())
-        .await
-        .map_err(not_found(what))?;
-    let command_line = command_line(&host, &body.command);
-    let text = String::from_utf8_lossy(&output.output);
+    let (output, command_line, text) =
+        stored_output(&state, &id, &body.command, body.cycle_id.as_deref()).await?;
     let input = Input {
         command: &command_line,
         output: &text,
@@ -310,7 +323,89 @@ pub async fn preview<D: Database>(
     }))
 }
 
-fn command_line(host: &readout_storage::Host, name: &str) -> String {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableBody {
+    command: String,
+    /// How to cut the output; the default is newlines and runs of spaces
+    /// or commas.
+    #[serde(default)]
+    table: TableSpec,
+    #[serde(default)]
+    cycle_id: Option<String>,
+    /// A clicked cell (`B2`): the answer says how a variable can pick it.
+    #[serde(default)]
+    cell: Option<String>,
+}
+
+/// Rows and columns shown at most: more would not help anyone click.
+const TABLE_ROWS: usize = 500;
+const TABLE_COLUMNS: usize = 60;
+
+/// A stored output as a table of named cells.
+#[derive(Debug, Serialize)]
+pub struct TableView {
+    cycle_id: String,
+    started_at_ms: i64,
+    rows: Vec<Vec<String>>,
+    /// Rows past the first `TABLE_ROWS`, not sent.
+    more_rows: usize,
+    pick: Option<Pick>,
+}
+
+/// A clicked cell, and the ways to pick it, steadiest first.
+#[derive(Debug, Serialize)]
+pub struct Pick {
+    cell: String,
+    text: String,
+    ways: Vec<Source>,
+}
+
+/// Splits a stored output into the table extractors read (`A1`, `B2` …).
+pub async fn table<D: Database>(
+    State(state): State<AppState<D>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TableBody>,
+) -> Result<Json<TableView>, ApiError> {
+    let (output, _, text) =
+        stored_output(&state, &id, &body.command, body.cycle_id.as_deref()).await?;
+    let table = Table::split(&text, &body.table);
+    let pick = match &body.cell {
+        None => None,
+        Some(cell) => {
+            let (row, column) = parse_cell_name(cell).ok_or_else(|| {
+                ApiError::bad_request(format!("cell {cell:?} is not a cell name such as B2"))
+            })?;
+            let found = table.get(row, column).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "cell {cell}: the table has no such cell ({} rows)",
+                    table.rows.len()
+                ))
+            })?;
+            Some(Pick {
+                cell: cell_name(row, column),
+                text: found.to_owned(),
+                ways: cell_selectors(&table, row, column),
+            })
+        }
+    };
+    let more_rows = table.rows.len().saturating_sub(TABLE_ROWS);
+    let rows = table
+        .rows
+        .into_iter()
+        .take(TABLE_ROWS)
+        .map(|r| r.into_iter().take(TABLE_COLUMNS).collect())
+        .collect();
+    Ok(Json(TableView {
+        cycle_id: output.cycle_id,
+        started_at_ms: output.started_at_ms,
+        rows,
+        more_rows,
+        pick,
+    }))
+}
+
+pub(crate) fn command_line(host: &readout_storage::Host, name: &str) -> String {
     let entries = &host.allowlist.0.entries;
     entries
         .iter()

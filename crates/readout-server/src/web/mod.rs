@@ -3,7 +3,11 @@
 //! their static files (vendored at pinned versions by `scripts/vendor-web`).
 
 pub mod accounts;
+pub mod dashboard;
+pub mod layout;
+mod outputs;
 mod pages;
+mod sources;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -18,6 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use readout_storage::{Database, SessionUser};
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use crate::state::AppState;
 pub use accounts::LoginLimiter;
@@ -32,6 +37,26 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "app.js",
         "text/javascript",
         include_bytes!("../../web/app.js"),
+    ),
+    (
+        "dashboard.js",
+        "text/javascript",
+        include_bytes!("../../web/dashboard.js"),
+    ),
+    (
+        "gridstack-all.js",
+        "text/javascript",
+        include_bytes!("../../web/vendor/gridstack-all.js"),
+    ),
+    (
+        "gridstack.min.css",
+        "text/css",
+        include_bytes!("../../web/vendor/gridstack.min.css"),
+    ),
+    (
+        "sources.js",
+        "text/javascript",
+        include_bytes!("../../web/sources.js"),
     ),
     (
         "htmx.min.js",
@@ -58,6 +83,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("login.html", include_str!("../../web/templates/login.html")),
     (
+        "output.html",
+        include_str!("../../web/templates/output.html"),
+    ),
+    (
+        "outputs.html",
+        include_str!("../../web/templates/outputs.html"),
+    ),
+    (
+        "server.html",
+        include_str!("../../web/templates/server.html"),
+    ),
+    (
         "server_added.html",
         include_str!("../../web/templates/server_added.html"),
     ),
@@ -66,10 +103,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../web/templates/server_new.html"),
     ),
     (
+        "server_tabs.html",
+        include_str!("../../web/templates/server_tabs.html"),
+    ),
+    (
         "servers.html",
         include_str!("../../web/templates/servers.html"),
     ),
     ("setup.html", include_str!("../../web/templates/setup.html")),
+    (
+        "source.html",
+        include_str!("../../web/templates/source.html"),
+    ),
+    (
+        "sources.html",
+        include_str!("../../web/templates/sources.html"),
+    ),
 ];
 
 /// Everything pages share: templates, the login limiter, cookie settings.
@@ -170,6 +219,12 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             get(pages::add_server_form::<D>).post(pages::add_server::<D>),
         )
         .route("/servers/{id}/first-cycle", get(pages::first_cycle::<D>))
+        .route("/servers/{id}", get(dashboard::server::<D>))
+        .route("/servers/{id}/text", get(dashboard::text::<D>))
+        .route("/servers/{id}/outputs", get(outputs::list::<D>))
+        .route("/servers/{id}/sources", get(sources::list::<D>))
+        .route("/servers/{id}/sources/{name}", get(sources::editor::<D>))
+        .route("/servers/{id}/outputs/{name}", get(outputs::one::<D>))
         .layer(axum::middleware::map_response(security_headers))
         .route("/static/{file}", get(asset))
 }
@@ -220,8 +275,13 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// Whether a form or header carries the session's CSRF token.
+pub(crate) fn csrf_ok(user: &SessionUser, sent: &str) -> bool {
+    !sent.is_empty() && bool::from(user.csrf_token.as_bytes().ct_eq(sent.as_bytes()))
+}
+
 /// The signed-in user, if the request carries a live session.
-async fn current_user<D: Database>(
+pub(crate) async fn current_user<D: Database>(
     state: &AppState<D>,
     headers: &HeaderMap,
 ) -> Option<SessionUser> {

@@ -4,12 +4,11 @@ use axum::extract::{Form, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use readout_storage::{Database, SessionUser};
+use readout_storage::{Database, Host, Incident, SessionUser};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq as _;
 
 use super::accounts::{self, AddUserError, Signup};
-use super::{ClientAddr, Viewer, current_user, same_origin};
+use super::{ClientAddr, Viewer, csrf_ok, current_user, same_origin};
 use crate::state::AppState;
 
 fn forbidden() -> Response {
@@ -20,7 +19,7 @@ fn forbidden() -> Response {
         .into_response()
 }
 
-fn failed(what: &str, e: impl std::fmt::Display) -> Response {
+pub(super) fn failed(what: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "{what} failed");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
@@ -218,10 +217,6 @@ pub(super) struct CsrfForm {
     csrf: String,
 }
 
-fn csrf_ok(user: &SessionUser, sent: &str) -> bool {
-    !sent.is_empty() && bool::from(user.csrf_token.as_bytes().ct_eq(sent.as_bytes()))
-}
-
 pub(super) async fn logout<D: Database>(
     State(state): State<AppState<D>>,
     headers: HeaderMap,
@@ -258,6 +253,23 @@ struct ServerRow {
     system: Option<String>,
 }
 
+/// online, silent, alerting or waiting (no cycle yet), and what is wrong
+/// when alerting, from the host's open incidents.
+pub(super) fn host_status(host: &Host, open: &[&Incident]) -> (&'static str, Option<String>) {
+    let silent = open.iter().any(|i| i.variable.is_empty());
+    let status = match (host.last_seen_at_ms, silent, open.len()) {
+        (None, _, _) => "waiting",
+        (_, true, _) => "silent",
+        (_, false, 0) => "online",
+        _ => "alerting",
+    };
+    let problems = (status == "alerting").then(|| match open {
+        [one] => format!("{} {}", one.variable, one.state),
+        _ => format!("{} problems", open.len()),
+    });
+    (status, problems)
+}
+
 /// `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
 fn ago(ms: i64) -> String {
     let secs = ms.max(0) / 1000;
@@ -285,17 +297,7 @@ pub(super) async fn servers<D: Database>(
         .into_iter()
         .map(|h| {
             let open: Vec<_> = incidents.iter().filter(|i| i.host_id == h.id).collect();
-            let silent = open.iter().any(|i| i.variable.is_empty());
-            let status = match (h.last_seen_at_ms, silent, open.len()) {
-                (None, _, _) => "waiting",
-                (_, true, _) => "silent",
-                (_, false, 0) => "online",
-                _ => "alerting",
-            };
-            let problems = (status == "alerting").then(|| match open.len() {
-                1 => format!("{} {}", open[0].variable, open[0].state),
-                n => format!("{n} problems"),
-            });
+            let (status, problems) = host_status(&h, &open);
             let system = match (&h.agent_hostname, &h.agent_os, &h.agent_arch) {
                 (None, None, None) => None,
                 (host, os, arch) => Some(
@@ -416,11 +418,9 @@ pub(super) async fn first_cycle<D: Database>(
     Viewer(user): Viewer,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let host = match state.db.host(&id).await {
-        Ok(host) if host.workspace_id.as_deref() == Some(user.workspace_id.as_str()) => host,
-        Ok(_) | Err(readout_storage::DbError::NotFound) => {
-            return StatusCode::NOT_FOUND.into_response();
-        }
+    let host = match super::dashboard::host_in(&state, &user, &id).await {
+        Ok(Some(host)) => host,
+        Ok(None) => return super::dashboard::not_found(),
         Err(e) => return failed("reading a host", e),
     };
     state.web.render(

@@ -107,6 +107,84 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Waits until `script` returns something other than null or false.
+    pub async fn until(&self, what: &str, script: &str) -> serde_json::Value {
+        let value = super::wait_for_async(Duration::from_secs(15), || async {
+            let value = self.js(script).await;
+            (!value.is_null() && value != serde_json::Value::Bool(false)).then_some(value)
+        })
+        .await;
+        value.unwrap_or_else(|| panic!("{what}: still not so after 15 s"))
+    }
+
+    /// Presses the mouse on the centre of `css`, moves it by (dx, dy) pixels
+    /// and lets go, as a hand would.
+    pub async fn drag(&self, css: &str, dx: f64, dy: f64) {
+        use fantoccini::actions::{
+            InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+        };
+        let element = self.client.find(Locator::Css(css)).await.expect(css);
+        // Actions do not scroll: the target must be on screen, with room.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&element).expect("element")],
+            )
+            .await
+            .expect("scroll");
+        let mut drag = MouseActions::new("mouse".into())
+            // WebDriver offsets count from the element's centre.
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        // chromedriver sends one event per move: a hand sends many, and
+        // drag-and-drop code follows each.
+        const STEPS: u32 = 12;
+        for _ in 0..STEPS {
+            drag = drag.then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(30)),
+                x: dx / f64::from(STEPS),
+                y: dy / f64::from(STEPS),
+            });
+        }
+        let drag = drag.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        self.client.perform_actions(drag).await.expect("drag");
+        self.client.release_actions().await.expect("release");
+    }
+
+    /// Clicks `css` on this page (no page load expected).
+    pub async fn press(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// The query string of the page's address.
+    pub async fn query(&self) -> String {
+        let url = self.client.current_url().await.expect("url");
+        url.query().unwrap_or_default().to_owned()
+    }
+
     pub async fn path(&self) -> String {
         self.client
             .current_url()

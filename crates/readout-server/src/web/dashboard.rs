@@ -1,0 +1,190 @@
+//! A server's dashboard: chart and text panels on a grid (see
+//! [`super::layout`]). The page carries both layouts, the desktop's and the
+//! phone's, and `dashboard.js` draws the one that fits the screen.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use readout_storage::{Database, DbError, Host, SeriesInfo, SessionUser};
+use serde::Serialize;
+
+use super::Viewer;
+use super::layout::{self, Device, Panel, PanelKind, render_text};
+use super::pages::{failed, host_status};
+use crate::state::AppState;
+
+/// The host, if it is in the user's workspace; `None` otherwise, so
+/// another workspace's host looks the same as a missing one.
+pub(super) async fn host_in<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    id: &str,
+) -> Result<Option<Host>, DbError> {
+    match state.db.host(id).await {
+        Ok(host) if host.workspace_id.as_deref() == Some(user.workspace_id.as_str()) => {
+            Ok(Some(host))
+        }
+        Ok(_) | Err(DbError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "no such server in your workspace").into_response()
+}
+
+/// A layout as the page and the API hand it out.
+#[derive(Debug, Serialize)]
+pub struct LayoutView {
+    pub device: Device,
+    /// Whether someone saved it; otherwise it is the default one.
+    pub saved: bool,
+    pub updated_at_ms: Option<i64>,
+    pub panels: Vec<Panel>,
+}
+
+/// The layout in force for `device`: the saved one, else the default (a
+/// phone's default is the desktop's layout in force, stacked).
+pub async fn layout_in_force<D: Database>(
+    db: &D,
+    host_id: &str,
+    device: Device,
+    variables: &[SeriesInfo],
+) -> Result<LayoutView, DbError> {
+    let saved = |device: Device| async move {
+        match db.layout(host_id, device.as_str()).await? {
+            Some(saved) => serde_json::from_str::<Vec<Panel>>(&saved.panels_json)
+                .map(|panels| Some((saved.updated_at_ms, panels)))
+                .map_err(|e| DbError::Corrupt(format!("{device} layout of {host_id}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    if let Some((at, panels)) = saved(device).await? {
+        return Ok(LayoutView {
+            device,
+            saved: true,
+            updated_at_ms: Some(at),
+            panels,
+        });
+    }
+    let panels = match device {
+        Device::Desktop => layout::default_layout(variables),
+        Device::Mobile => match saved(Device::Desktop).await? {
+            Some((_, desktop)) => layout::stacked(&desktop),
+            None => layout::stacked(&layout::default_layout(variables)),
+        },
+    };
+    Ok(LayoutView {
+        device,
+        saved: false,
+        updated_at_ms: None,
+        panels,
+    })
+}
+
+fn current_values(variables: &[SeriesInfo]) -> HashMap<&str, Option<f64>> {
+    variables
+        .iter()
+        .map(|v| (v.name.as_str(), v.last_value))
+        .collect()
+}
+
+/// What the page's script needs: both layouts, text panels already filled
+/// in (keyed by their text), the host's variables for the panel editor.
+#[derive(Debug, Serialize)]
+struct PageData<'a> {
+    host: &'a str,
+    can_edit: bool,
+    desktop: LayoutView,
+    mobile: LayoutView,
+    texts: HashMap<String, String>,
+    variables: Vec<&'a str>,
+}
+
+pub(super) async fn server<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let host = match host_in(&state, &user, &id).await {
+        Ok(Some(host)) => host,
+        Ok(None) => return not_found(),
+        Err(e) => return failed("reading a host", e),
+    };
+    let (hosts, variables, incidents) = match tokio::try_join!(
+        state.db.hosts_of(&user.workspace_id),
+        state.db.series_list(&id),
+        state.db.incidents(true, Some(&id), 1000)
+    ) {
+        Ok(all) => all,
+        Err(e) => return failed("reading a dashboard", e),
+    };
+    let (desktop, mobile) = match tokio::try_join!(
+        layout_in_force(&state.db, &id, Device::Desktop, &variables),
+        layout_in_force(&state.db, &id, Device::Mobile, &variables)
+    ) {
+        Ok(both) => both,
+        Err(e) => return failed("reading a layout", e),
+    };
+    let open: Vec<_> = incidents.iter().collect();
+    let (status, problems) = host_status(&host, &open);
+    let values = current_values(&variables);
+    let texts = desktop
+        .panels
+        .iter()
+        .chain(&mobile.panels)
+        .filter(|p| p.kind == PanelKind::Text)
+        .map(|p| (p.text.clone(), render_text(&p.text, &values)))
+        .collect();
+    let data = PageData {
+        host: &host.id,
+        can_edit: user.role.0.can_edit(),
+        desktop,
+        mobile,
+        texts,
+        variables: variables.iter().map(|v| v.name.as_str()).collect(),
+    };
+    let others: Vec<_> = hosts
+        .iter()
+        .map(|h| minijinja::context! { id => h.id.as_str(), name => h.name.as_str() })
+        .collect();
+    state.web.render(
+        "server.html",
+        Some(&user),
+        minijinja::context! {
+            page => "servers", tab => "dashboard", host => minijinja::value::Serde(&host), status => status,
+            problems => problems, data => minijinja::value::Serde(&data), hosts => others,
+            variables => variables.len(),
+        },
+    )
+}
+
+/// A text panel's text with current values, as plain text: the page puts
+/// it in with `textContent`, and refreshes it every minute.
+pub(super) async fn text<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match host_in(&state, &user, &id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return failed("reading a host", e),
+    }
+    let text = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "t")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let variables = match state.db.series_list(&id).await {
+        Ok(v) => v,
+        Err(e) => return failed("reading values", e),
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        render_text(&text, &current_values(&variables)),
+    )
+        .into_response()
+}
