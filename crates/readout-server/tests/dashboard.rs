@@ -678,3 +678,162 @@ async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
+    let server = Server::start();
+    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    support::succeeded(&out, "readout user add");
+    let (id, key) = server.add_host("web1");
+    let agent = Agent::new(&server.url(), &id, &key, "", "");
+    let queue = agent.path("queue.txt");
+    let hostile = "<script>document.title='pwned'</script> 1 2";
+    let table = format!("name    depth   age\nalpha   10      3\nbeta    150     7\n{hostile}\n");
+    std::fs::write(&queue, &table).expect("queue file");
+    std::fs::write(
+        agent.path("available_commands.sh"),
+        format!(
+            "readout_queue=\"cat {}\"\nreadout_free=\"free\"\n  readout_indented=\"uptime\"\nreadout_nope = \"df\"\n",
+            queue.display()
+        ),
+    )
+    .expect("allowlist");
+    agent.once();
+    server.api_put(
+        &format!("/hosts/{id}/commands"),
+        &serde_json::json!({"commands": ["readout_queue", "readout_free"]}),
+    );
+    agent.once();
+    agent.once();
+
+    let browser = Browser::start().await;
+    browser
+        .client
+        .set_window_size(1280, 1400)
+        .await
+        .expect("size");
+    log_in(&browser, &server, "owner@example.org").await;
+    browser
+        .client
+        .goto(&format!("{}/servers/{id}", server.url()))
+        .await
+        .expect("open");
+    browser.click(".tabs a[href$='/sources']").await;
+
+    // Invalid allowlist lines, with where and why.
+    let invalid = browser.text("#invalid").await;
+    assert!(
+        invalid.contains("line 3") && invalid.contains("white space"),
+        "{invalid}"
+    );
+    assert!(
+        invalid.contains("line 4") && invalid.contains("readout_nope"),
+        "{invalid}"
+    );
+    let listed = browser.text("#sources").await;
+    assert!(
+        listed.contains("readout_queue") && listed.contains("preset free"),
+        "{listed}"
+    );
+    browser.screenshot("data-sources").await;
+
+    // The editor: the raw output and the same output as a table, as text.
+    browser.click("#sources a[href$='/readout_queue']").await;
+    assert_eq!(browser.text("#raw").await, table.trim_end());
+    browser
+        .until(
+            "the table",
+            "const c = document.querySelector(\"td[data-cell='B3']\"); return c && c.textContent === '150';",
+        )
+        .await;
+    assert_eq!(
+        browser.text("td[data-cell='A4']").await,
+        "<script>document.title='pwned'</script>"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('main script, .cells img').length;")
+            .await,
+        0
+    );
+    assert!(
+        !browser
+            .js("return document.title;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .contains("pwned")
+    );
+
+    // A click on a cell picks it by row and header; the preview reads it.
+    browser.press("td[data-cell='B3']").await;
+    browser
+        .until(
+            "the preview",
+            "return document.querySelector('[data-preview]').textContent === 'beta_depth = 150';",
+        )
+        .await;
+    let field = |name: &str| {
+        format!("return document.querySelector('[data-variable]').elements.{name}.value;")
+    };
+    assert_eq!(browser.js(&field("from")).await, "table");
+    assert_eq!(browser.js(&field("row_label")).await, "beta");
+    assert_eq!(browser.js(&field("header")).await, "depth");
+    // A wrong header says so in the preview.
+    browser.fill("header", "size").await;
+    browser
+        .until(
+            "a clear preview error",
+            "return document.querySelector('[data-preview]').textContent.includes('no header \"size\"');",
+        )
+        .await;
+    browser.fill("header", "depth").await;
+    browser
+        .until(
+            "the preview again",
+            "return document.querySelector('[data-preview]').textContent === 'beta_depth = 150';",
+        )
+        .await;
+    // Ranges, then save: the parser, the rule and the back-filled history.
+    for kind in ["warning_kind", "error_kind"] {
+        browser
+            .client
+            .find(fantoccini::Locator::Css(&format!("[name={kind}]")))
+            .await
+            .expect(kind)
+            .select_by_value("above")
+            .await
+            .expect("select");
+    }
+    browser.fill("warning_a", "100").await;
+    browser.fill("error_a", "1000").await;
+    browser.screenshot("variable-editor").await;
+    browser.click("[data-variable] button[type=submit]").await;
+    assert_eq!(browser.text("[data-saved]").await, "Saved beta_depth.");
+    assert_eq!(
+        browser.text("tr[data-variable='beta_depth'] .value").await,
+        "150",
+        "back-filled from the stored outputs"
+    );
+    let rules = server.api_get(&format!("/hosts/{id}/alerts"));
+    let rule = rules["rules"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["variable"] == "beta_depth"))
+        .unwrap_or_else(|| panic!("a rule for beta_depth: {rules}"));
+    assert_eq!(rule["rule"]["warning"], serde_json::json!({"above": 100.0}));
+    assert_eq!(rule["rule"]["error"], serde_json::json!({"above": 1000.0}));
+
+    // The next cycle holds 150: an incident opens and the servers list says so.
+    agent.once();
+    browser
+        .client
+        .goto(&format!("{}/servers", server.url()))
+        .await
+        .expect("open");
+    assert_eq!(browser.text("tr[data-host] .status").await, "alerting");
+    assert_eq!(
+        browser.text("tr[data-host] .problems").await,
+        "beta_depth WARNING"
+    );
+    browser.close().await;
+}

@@ -127,6 +127,12 @@
   function showFields() {
     for (const d of form.querySelectorAll("[data-when]")) d.hidden = !d.dataset.when.split(" ").includes(f.from.value);
     for (const d of form.querySelectorAll("[data-when-type]")) d.hidden = d.dataset.whenType !== f.type.value;
+    // A range of two ends asks for the second.
+    for (const level of ["warning", "error"]) {
+      const kind = f[`${level}_kind`].value;
+      f[`${level}_a`].hidden = !kind;
+      f[`${level}_b`].hidden = !["outside", "inside"].includes(kind);
+    }
   }
   showFields();
 
@@ -231,8 +237,9 @@
       }
     }, 250);
   }
+  form.addEventListener("change", showFields);
   form.addEventListener("input", (event) => {
-    if (["from", "type"].includes(event.target.name)) showFields();
+    if (["from", "type", "warning_kind", "error_kind"].includes(event.target.name)) showFields();
     if (!event.target.name.startsWith("warning") && !event.target.name.startsWith("error") && event.target.name !== "backfill") preview();
   });
 
