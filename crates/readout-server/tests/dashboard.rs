@@ -59,7 +59,6 @@ async fn first_run_login_and_a_server_that_reports() {
     let row = browser.text("tr[data-host] .name").await;
     assert_eq!(row, "web1");
     assert_eq!(browser.text("tr[data-host] .status").await, "online");
-    browser.screenshot("servers").await;
     let cells = browser.text("tr[data-host]").await;
     assert!(cells.contains(env!("CARGO_PKG_VERSION")), "{cells}");
 
@@ -835,5 +834,88 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
         browser.text("tr[data-host] .problems").await,
         "beta_depth WARNING"
     );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_servers_list_filters_by_status_and_text_and_draws_load_sparklines() {
+    let server = Server::start();
+    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    support::succeeded(&out, "readout user add");
+    let allowlist = "readout_loadavg=\"cat /proc/loadavg\"\n";
+    let mut agents = Vec::new();
+    for name in ["alpha", "beta", "gamma"] {
+        let (id, key) = server.add_host(name);
+        agents.push((
+            id.clone(),
+            Agent::new(&server.url(), &id, &key, allowlist, ""),
+        ));
+    }
+    // alpha and beta report load; beta's rule holds any load as a warning;
+    // gamma never reports.
+    let (beta, _) = &agents[1];
+    let (status, answer) = server.api(
+        "PUT",
+        &format!("/hosts/{beta}/alerts/load1"),
+        Some(&serde_json::json!({"warning": {"above": -1}})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    for (id, agent) in &agents[..2] {
+        agent.once();
+        server.api_put(
+            &format!("/hosts/{id}/commands"),
+            &serde_json::json!({"commands": ["readout_loadavg"]}),
+        );
+        agent.once();
+        agent.once();
+    }
+
+    let browser = Browser::start().await;
+    log_in(&browser, &server, "owner@example.org").await;
+    let visible = || async {
+        let names = browser
+            .js("return [...document.querySelectorAll('#servers tbody tr')].filter(r => !r.hidden).map(r => r.querySelector('.name').textContent);")
+            .await;
+        serde_json::from_value::<Vec<String>>(names).expect("names")
+    };
+    assert_eq!(visible().await, ["alpha", "beta", "gamma"]);
+    let statuses = browser.text(".filters").await;
+    assert!(
+        statuses.contains("alerting 1")
+            && statuses.contains("online 1")
+            && statuses.contains("waiting 1"),
+        "{statuses}"
+    );
+    browser.press("[data-status=alerting]").await;
+    assert_eq!(visible().await, ["beta"]);
+    assert_eq!(browser.query().await, "status=alerting");
+    browser.press("button[data-status='']").await;
+    browser.fill("q", "GAM").await;
+    assert_eq!(visible().await, ["gamma"]);
+    browser.fill("q", "nothing like it").await;
+    assert_eq!(browser.text("[data-none]").await, "No server matches.");
+    // A reload keeps the filter.
+    browser.fill("q", "alp").await;
+    browser.client.refresh().await.expect("reload");
+    assert_eq!(visible().await, ["alpha"]);
+    browser
+        .client
+        .goto(&format!("{}/servers", server.url()))
+        .await
+        .expect("open");
+    assert_eq!(visible().await, ["alpha", "beta", "gamma"]);
+
+    // Sparklines: a day of load for those that report, a dash for gamma.
+    let points = browser
+        .until(
+            "sparklines",
+            "const c = [...document.querySelectorAll('[data-spark]')]; return c.every(e => e.dataset.points !== undefined) ? c.map(e => [Number(e.dataset.points), !!e.querySelector('svg polyline')]) : null;",
+        )
+        .await;
+    let points: Vec<(u64, bool)> = serde_json::from_value(points).expect("points");
+    assert!(points[0].0 >= 1 && points[0].1, "{points:?}");
+    assert!(points[1].0 >= 1 && points[1].1, "{points:?}");
+    assert_eq!(points[2], (0, false));
+    browser.screenshot("servers").await;
     browser.close().await;
 }

@@ -14,7 +14,15 @@ pub struct SavedLayout {
     pub updated_by: Option<String>,
 }
 
-/// Layouts of a host's dashboard. Implemented once for both backends by
+/// One bucket of a host's sparkline.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SparkPoint {
+    pub host_id: String,
+    pub bucket_ms: i64,
+    pub avg: f64,
+}
+
+/// Layouts of a host's dashboard, and the servers list's sparklines. Implemented once for both backends by
 /// [`crate::impl_dashboards`].
 pub trait Dashboards {
     /// The layout saved for `device` (`desktop` or `mobile`), if any.
@@ -38,6 +46,17 @@ pub trait Dashboards {
         host_id: &str,
         device: &str,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The `res_ms` roll-up averages of `variable` since `from_ms` for every
+    /// live host of a workspace, by host then time: one query for a whole
+    /// servers list.
+    fn sparklines(
+        &self,
+        workspace_id: &str,
+        variable: &str,
+        res_ms: i64,
+        from_ms: i64,
+    ) -> impl Future<Output = Result<Vec<SparkPoint>, DbError>> + Send;
 }
 
 /// Implements [`crate::Dashboards`] for a store with a `pool: sqlx::Pool<$db>`.
@@ -81,6 +100,28 @@ macro_rules! impl_dashboards {
                 .await
                 .map_err($crate::DbError::missing_parent)?;
                 Ok(())
+            }
+
+            async fn sparklines(
+                &self,
+                workspace_id: &str,
+                variable: &str,
+                res_ms: i64,
+                from_ms: i64,
+            ) -> Result<Vec<$crate::SparkPoint>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT s.host_id, r.bucket_ms, r.sum / r.count AS avg FROM hosts h \
+                     JOIN series s ON s.host_id = h.id AND s.name = $2 \
+                     JOIN rollups r ON r.series_id = s.id AND r.res_ms = $3 AND r.bucket_ms >= $4 \
+                     WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL \
+                     ORDER BY s.host_id, r.bucket_ms",
+                )
+                .bind(workspace_id)
+                .bind(variable)
+                .bind(res_ms)
+                .bind(from_ms)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn delete_layout(&self, host_id: &str, device: &str) -> Result<(), $crate::DbError> {

@@ -27,7 +27,7 @@ pub use alerts::{
     After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,
     RuleStatus, SweepReport, WindowRow,
 };
-pub use dashboards::{Dashboards, SavedLayout};
+pub use dashboards::{Dashboards, SavedLayout, SparkPoint};
 pub use models::{
     AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, Host, HostAuth, IncomingCycle,
     JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention, RunOutcome,

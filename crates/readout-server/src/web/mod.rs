@@ -34,11 +34,6 @@ const COOKIE_NAME: &str = "readout_session";
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css", include_bytes!("../../web/app.css")),
     (
-        "app.js",
-        "text/javascript",
-        include_bytes!("../../web/app.js"),
-    ),
-    (
         "dashboard.js",
         "text/javascript",
         include_bytes!("../../web/dashboard.js"),
@@ -52,6 +47,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "gridstack.min.css",
         "text/css",
         include_bytes!("../../web/vendor/gridstack.min.css"),
+    ),
+    (
+        "servers.js",
+        "text/javascript",
+        include_bytes!("../../web/servers.js"),
     ),
     (
         "sources.js",
@@ -219,6 +219,7 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             get(pages::add_server_form::<D>).post(pages::add_server::<D>),
         )
         .route("/servers/{id}/first-cycle", get(pages::first_cycle::<D>))
+        .route("/servers/sparklines", get(pages::sparklines::<D>))
         .route("/servers/{id}", get(dashboard::server::<D>))
         .route("/servers/{id}/text", get(dashboard::text::<D>))
         .route("/servers/{id}/outputs", get(outputs::list::<D>))

@@ -1,9 +1,12 @@
 //! Page handlers: first run, login and logout, the servers list.
 
+use std::collections::{BTreeMap, HashMap};
+
 use axum::extract::{Form, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use readout_storage::series::RES_1H;
 use readout_storage::{Database, Host, Incident, SessionUser};
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +273,38 @@ pub(super) fn host_status(host: &Host, open: &[&Incident]) -> (&'static str, Opt
     (status, problems)
 }
 
+/// The variable the servers list draws a day of for each host.
+const SPARK_VARIABLE: &str = "load1";
+
+/// A day of `load1` for every server of the workspace, in hourly averages:
+/// `{"variable", "from_ms", "hosts": {id: [[bucket_ms, avg], …]}}`. Fetched
+/// by the page after it shows, so the list itself renders at once.
+pub(super) async fn sparklines<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+) -> Response {
+    let from_ms = crate::now_ms() - 24 * RES_1H;
+    let points = match state
+        .db
+        .sparklines(&user.workspace_id, SPARK_VARIABLE, RES_1H, from_ms)
+        .await
+    {
+        Ok(points) => points,
+        Err(e) => return failed("reading sparklines", e),
+    };
+    let mut hosts: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    for p in points {
+        hosts
+            .entry(p.host_id)
+            .or_default()
+            .push((p.bucket_ms, p.avg));
+    }
+    axum::Json(serde_json::json!({
+        "variable": SPARK_VARIABLE, "from_ms": from_ms, "hosts": hosts,
+    }))
+    .into_response()
+}
+
 /// `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
 fn ago(ms: i64) -> String {
     let secs = ms.max(0) / 1000;
@@ -293,11 +328,19 @@ pub(super) async fn servers<D: Database>(
         Err(e) => return failed("listing servers", e),
     };
     let now = crate::now_ms();
+    let mut open_by_host: HashMap<&str, Vec<&Incident>> = HashMap::new();
+    for i in &incidents {
+        open_by_host.entry(i.host_id.as_str()).or_default().push(i);
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let rows: Vec<ServerRow> = hosts
         .into_iter()
         .map(|h| {
-            let open: Vec<_> = incidents.iter().filter(|i| i.host_id == h.id).collect();
-            let (status, problems) = host_status(&h, &open);
+            let open = open_by_host
+                .get(h.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let (status, problems) = host_status(&h, open);
+            *counts.entry(status).or_default() += 1;
             let system = match (&h.agent_hostname, &h.agent_os, &h.agent_arch) {
                 (None, None, None) => None,
                 (host, os, arch) => Some(
@@ -330,7 +373,7 @@ pub(super) async fn servers<D: Database>(
         Some(&user),
         minijinja::context! {
             page => "servers", servers => minijinja::value::Serde(&rows),
-            can_edit => user.role.0.can_edit(),
+            can_edit => user.role.0.can_edit(), counts => counts,
         },
     )
 }
