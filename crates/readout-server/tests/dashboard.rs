@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use support::browser::Browser;
+use support::receivers::Receiver;
 use support::{Agent, Server, server_binary};
 
 const PASSWORD: &str = "correct horse battery";
@@ -680,7 +681,29 @@ async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
 
 #[tokio::test]
 async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
-    let server = Server::start();
+    // Notices go to a real HTTP receiver on loopback, which the operator allows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("readout.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\nsweep_every_secs = 1\nallow_networks = [\"127.0.0.1/32\"]\n",
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let server = Server::start_in(dir, &["--config", config.as_str()]);
+    let receiver = Receiver::start();
+    let (status, hook) = server.api(
+        "POST",
+        "/channels",
+        Some(&serde_json::json!({"name": "ops hook", "kind": "webhook", "url": format!("{}/ops", receiver.url)})),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let (status, route) = server.api(
+        "POST",
+        "/routes",
+        Some(&serde_json::json!({"name": "everything", "channels": [hook["id"]]})),
+    );
+    assert_eq!(status, 201, "{route}");
     let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let (id, key) = server.add_host("web1");
@@ -834,7 +857,47 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
         browser.text("tr[data-host] .problems").await,
         "beta_depth WARNING"
     );
+
+    // The alerts page: the incident, its notice delivered, acknowledged here.
+    let told = support::wait_for(std::time::Duration::from_secs(15), || {
+        let calls = receiver.calls_to("/ops");
+        (!calls.is_empty()).then_some(calls)
+    })
+    .expect("the warning reaches the receiver");
+    assert!(told[0].body.contains("beta_depth"), "{}", told[0].body);
+    browser.click(".top nav a[href='/alerts']").await;
+    let open = browser.text("#open tbody tr").await;
+    assert!(
+        open.contains("web1")
+            && open.contains("beta_depth")
+            && open.contains("WARNING")
+            && open.contains("150"),
+        "{open}"
+    );
+    browser
+        .until(
+            "the delivery logged",
+            "return document.querySelector('#delivery .delivered') ? true : (location.reload(), false);",
+        )
+        .await;
+    browser.click("#open button[type=submit]").await;
+    let acknowledged = browser.text("#open tbody tr").await;
+    assert!(acknowledged.contains("Owner, "), "{acknowledged}");
+    // Send test: queued, then delivered to the receiver.
+    browser.click("#channels button[type=submit]").await;
+    assert!(browser.text(".saved").await.contains("ops hook"));
+    let calls = support::wait_for(std::time::Duration::from_secs(15), || {
+        let calls = receiver.calls_to("/ops");
+        (calls.len() >= 2).then_some(calls)
+    })
+    .expect("the test notice arrives");
+    assert_eq!(calls.len(), 2, "the warning, then the test");
+    browser.screenshot("alerts").await;
     browser.close().await;
+    // The receiver's own runtime cannot be dropped on this one's thread.
+    std::thread::spawn(move || drop(receiver))
+        .join()
+        .expect("receiver stops");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! their static files (vendored at pinned versions by `scripts/vendor-web`).
 
 pub mod accounts;
+mod alerts;
 pub mod dashboard;
 pub mod layout;
 mod outputs;
@@ -76,6 +77,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "alerts.html",
+        include_str!("../../web/templates/alerts.html"),
+    ),
     ("base.html", include_str!("../../web/templates/base.html")),
     (
         "first_cycle.html",
@@ -220,6 +225,15 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         )
         .route("/servers/{id}/first-cycle", get(pages::first_cycle::<D>))
         .route("/servers/sparklines", get(pages::sparklines::<D>))
+        .route("/alerts", get(alerts::page::<D>))
+        .route(
+            "/alerts/incidents/{iid}/acknowledge",
+            post(alerts::acknowledge::<D>),
+        )
+        .route(
+            "/alerts/channels/{cid}/test",
+            post(alerts::test_channel::<D>),
+        )
         .route("/servers/{id}", get(dashboard::server::<D>))
         .route("/servers/{id}/text", get(dashboard::text::<D>))
         .route("/servers/{id}/outputs", get(outputs::list::<D>))

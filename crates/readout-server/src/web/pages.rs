@@ -14,7 +14,7 @@ use super::accounts::{self, AddUserError, Signup};
 use super::{ClientAddr, Viewer, csrf_ok, current_user, same_origin};
 use crate::state::AppState;
 
-fn forbidden() -> Response {
+pub(super) fn forbidden() -> Response {
     (
         StatusCode::FORBIDDEN,
         "refused: this form was not sent from a Readout page",
@@ -217,7 +217,7 @@ pub(super) async fn login<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub(super) async fn logout<D: Database>(
@@ -378,7 +378,7 @@ pub(super) async fn servers<D: Database>(
     )
 }
 
-fn not_allowed() -> Response {
+pub(super) fn not_allowed() -> Response {
     (
         StatusCode::FORBIDDEN,
         "your role in this workspace cannot change it: ask an owner or admin",
