@@ -83,6 +83,10 @@ enum UserCommand {
         /// Name of the first account's workspace.
         #[arg(long, default_value = "My servers")]
         workspace: String,
+        /// A later account owns a new, empty workspace of this name
+        /// instead of joining the first one.
+        #[arg(long, value_name = "NAME", conflicts_with = "role")]
+        new_workspace: Option<String>,
     },
 }
 
@@ -270,6 +274,7 @@ impl StoreTask for Users {
             name,
             role,
             workspace,
+            new_workspace,
         } = self.0;
         use readout_server::web::accounts;
         let mut password = String::new();
@@ -280,6 +285,11 @@ impl StoreTask for Users {
         let owner = !db.set_up().await?;
         let joining = if owner {
             accounts::first_owner(&workspace)?
+        } else if let Some(name) = &new_workspace {
+            if name.trim().is_empty() {
+                anyhow::bail!("--new-workspace: give the workspace a name");
+            }
+            accounts::new_workspace(name)?
         } else {
             let role: readout_storage::Role =
                 role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
@@ -301,6 +311,12 @@ impl StoreTask for Users {
                 "Owner {} added, with the workspace {:?}.",
                 user.email,
                 workspace.trim()
+            );
+        } else if let Some(name) = &new_workspace {
+            println!(
+                "User {} added, owner of the new workspace {:?}.",
+                user.email,
+                name.trim()
             );
         } else {
             println!("User {} added as {role}.", user.email);

@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::browser::Browser;
 use support::receivers::Receiver;
-use support::{Agent, Server, server_binary};
+use support::{Agent, Server};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -97,43 +96,22 @@ async fn first_run_login_and_a_server_that_reports() {
     assert!(header("cache-control").contains("immutable"));
 }
 
-/// `readout user add` reads the password from standard input.
-fn user_add(server: &Server, args: &[&str], password: &str) -> std::process::Output {
-    let data_dir = server.data_dir();
-    let mut child = Command::new(server_binary())
-        .args(["user", "add"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .env("READOUT_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("readout user add");
-    let mut stdin = child.stdin.take().expect("stdin");
-    writeln!(stdin, "{password}").expect("password");
-    drop(stdin);
-    child.wait_with_output().expect("output")
-}
-
 #[tokio::test]
 async fn accounts_from_the_command_line_can_log_in() {
     let server = Server::start();
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     let said = support::succeeded(&out, "readout user add");
     assert!(said.contains("Owner owner@example.org added"), "{said}");
-    let out = user_add(&server, &["owner@example.org", "--name", "Again"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Again"], PASSWORD);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("an account for owner@example.org exists already"),
         "{err}"
     );
-    let out = user_add(&server, &["viewer@example.org", "--name", "V"], "short");
+    let out = server.user_add(&["viewer@example.org", "--name", "V"], "short");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("at least 10 characters"), "{err}");
-    let out = user_add(
-        &server,
+    let out = server.user_add(
         &["viewer@example.org", "--name", "Vera", "--role", "viewer"],
         PASSWORD,
     );
@@ -217,7 +195,7 @@ fn install_and_run(server: &Server, command: &str, root: &Path) {
 #[tokio::test]
 async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
     let server = Server::start();
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let browser = Browser::start().await;
     log_in(&browser, &server, "owner@example.org").await;
@@ -260,7 +238,7 @@ async fn a_server_added_on_the_page_is_installed_and_its_first_cycle_noticed() {
     assert_eq!(browser.text("tr[data-host] .status").await, "online");
 
     // A viewer sees the server but cannot add one.
-    let out = user_add(&server, &["viewer@example.org", "--name", "Vera"], PASSWORD);
+    let out = server.user_add(&["viewer@example.org", "--name", "Vera"], PASSWORD);
     support::succeeded(&out, "readout user add");
     browser.click(".who button").await;
     log_in(&browser, &server, "viewer@example.org").await;
@@ -300,7 +278,7 @@ async fn chart_points(browser: &Browser) -> Vec<(String, u64)> {
 #[tokio::test]
 async fn a_servers_dashboard_charts_its_machine_and_shows_raw_output_as_text() {
     let server = Server::start();
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let (id, key) = server.add_host("web1");
     // Real commands of this machine, and one whose output is hostile markup.
@@ -456,7 +434,7 @@ async fn mark(browser: &Browser, title: &str, id: &str) {
 #[tokio::test]
 async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
     let server = Server::start();
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let (id, key) = server.add_host("web1");
     let agent = Agent::new(
@@ -704,7 +682,7 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
         Some(&serde_json::json!({"name": "everything", "channels": [hook["id"]]})),
     );
     assert_eq!(status, 201, "{route}");
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let (id, key) = server.add_host("web1");
     let agent = Agent::new(&server.url(), &id, &key, "", "");
@@ -903,7 +881,7 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
 #[tokio::test]
 async fn the_servers_list_filters_by_status_and_text_and_draws_load_sparklines() {
     let server = Server::start();
-    let out = user_add(&server, &["owner@example.org", "--name", "Owner"], PASSWORD);
+    let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let allowlist = "readout_loadavg=\"cat /proc/loadavg\"\n";
     let mut agents = Vec::new();

@@ -62,6 +62,11 @@ pub enum Joining {
     },
     /// A member of the workspace every host belongs to so far.
     FirstWorkspace { role: Role },
+    /// The owner of a new, empty workspace of their own (after first-run).
+    NewWorkspace {
+        workspace_id: String,
+        workspace_name: String,
+    },
 }
 
 /// A user, with the hash its password is checked against (the caller

@@ -48,6 +48,15 @@ macro_rules! impl_accounts {
                                 .await?;
                             (workspace_id.clone(), $crate::Role::Owner)
                         }
+                        $crate::Joining::NewWorkspace { workspace_id, workspace_name } => {
+                            sqlx::query("INSERT INTO workspaces (id, name, created_at_ms) VALUES ($1, $2, $3)")
+                                .bind(workspace_id)
+                                .bind(workspace_name)
+                                .bind(user.created_at_ms)
+                                .execute(&mut *tx)
+                                .await?;
+                            (workspace_id.clone(), $crate::Role::Owner)
+                        }
                         $crate::Joining::FirstWorkspace { role } => {
                             let first: Option<String> = sqlx::query_scalar(
                                 "SELECT id FROM workspaces ORDER BY created_at_ms, id LIMIT 1",

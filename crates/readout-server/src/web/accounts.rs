@@ -104,6 +104,14 @@ pub fn first_owner(workspace_name: &str) -> anyhow::Result<Joining> {
     })
 }
 
+/// The owner of a new workspace of their own.
+pub fn new_workspace(workspace_name: &str) -> anyhow::Result<Joining> {
+    Ok(Joining::NewWorkspace {
+        workspace_id: keys::new_id("w_")?,
+        workspace_name: workspace_name.trim().to_owned(),
+    })
+}
+
 /// A member of the first workspace.
 pub fn member(role: Role) -> Joining {
     Joining::FirstWorkspace { role }

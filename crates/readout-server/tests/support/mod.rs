@@ -4,7 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)] // Each test file uses a different part.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -140,6 +140,25 @@ impl Server {
             .env("READOUT_LOG", "warn")
             .output()
             .expect("run readout")
+    }
+
+    /// `readout user add ARGS`, the password on standard input.
+    pub fn user_add(&self, args: &[&str], password: &str) -> Output {
+        let mut child = Command::new(server_binary())
+            .args(["user", "add"])
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env("READOUT_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("readout user add");
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{password}").expect("password");
+        drop(stdin);
+        child.wait_with_output().expect("output")
     }
 
     /// Adds a host through the CLI; returns (id, api key).

@@ -1,0 +1,400 @@
+//! Nobody sees or changes another workspace's data: a signed-in owner of
+//! another workspace walks every route that names a host, an incident or
+//! a data source of the first one, and gets 404 (or 403 where the route is
+//! the operator's). Every route the server declares must be in the walk.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use support::{Agent, Server};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A signed-in browser session, spoken to with plain HTTP.
+struct Session {
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn log_in(server: &Server, email: &str) -> Self {
+        let base = server.url();
+        let answer = support::http()
+            .post(format!("{base}/login").as_str())
+            .header("origin", base.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .config()
+            .max_redirects(0)
+            .build()
+            .send(format!(
+                "email={}&password={}",
+                email.replace('@', "%40"),
+                PASSWORD.replace(' ', "+")
+            ))
+            .expect("POST /login");
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("readout_session="))
+            })
+            .unwrap_or_else(|| panic!("no session cookie: {}", answer.status()))
+            .to_owned();
+        let mut session = Self {
+            base,
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, page) = session.call("GET", "/servers", None);
+        let at = page
+            .find("\"X-CSRF-Token\": \"")
+            .expect("the page's CSRF token")
+            + 17;
+        session.csrf = page[at..].split('"').next().unwrap_or_default().to_owned();
+        session
+    }
+
+    /// A call as this session, with its CSRF token and the page's origin.
+    fn call(&self, method: &str, path: &str, body: Option<(&str, String)>) -> (u16, String) {
+        let (kind, body) = body.unwrap_or(("application/json", String::new()));
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base).as_str())
+            .header("cookie", self.cookie.as_str())
+            .header("origin", self.base.as_str())
+            .header("x-csrf-token", self.csrf.as_str())
+            .header("content-type", kind)
+            .body(body.into_bytes())
+            .expect("request");
+        let mut answer = support::http().run(request).expect("call");
+        let status = answer.status().as_u16();
+        (
+            status,
+            answer.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+}
+
+/// Every route path the server declares, from its two routers' sources.
+fn declared_routes() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut routes = BTreeSet::new();
+    for (file, prefix) in [("routes/mod.rs", "/api/v1"), ("web/mod.rs", "")] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("router source");
+        for piece in text.split(".route(").skip(1) {
+            // A path given as a constant (the agent's) is not a page's.
+            let piece = piece.trim_start();
+            if !piece.starts_with('"') {
+                continue;
+            }
+            let Some(path) = piece.split('"').nth(1) else {
+                continue;
+            };
+            // The admin router is nested under /api/v1; the rest is not.
+            let nested =
+                file == "routes/mod.rs" && !path.starts_with("/agent") && path != "/healthz";
+            routes.insert(if nested {
+                format!("{prefix}{path}")
+            } else {
+                path.to_owned()
+            });
+        }
+    }
+    routes
+}
+
+#[test]
+fn another_workspace_sees_and_changes_nothing_of_this_one() {
+    let server = Server::start();
+    support::succeeded(
+        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
+        "owner",
+    );
+    let (id, key) = server.add_host("web-a");
+    let agent = Agent::new(
+        &server.url(),
+        &id,
+        &key,
+        "readout_loadavg=\"cat /proc/loadavg\"\n",
+        "",
+    );
+    agent.once();
+    server.api_put(
+        &format!("/hosts/{id}/commands"),
+        &json!({"commands": ["readout_loadavg"]}),
+    );
+    server.api_put(
+        &format!("/hosts/{id}/alerts/load1"),
+        &json!({"warning": {"above": -1}}),
+    );
+    agent.once();
+    agent.once();
+    let incidents = server.api_get(&format!("/incidents?open=true&host={id}"));
+    let incident = incidents[0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an incident: {incidents}"));
+    let cycle = server.cycles(&id)[0]["cycle_id"]
+        .as_str()
+        .expect("cycle")
+        .to_owned();
+
+    support::succeeded(
+        &server.user_add(
+            &[
+                "bob@example.org",
+                "--name",
+                "Bob",
+                "--new-workspace",
+                "Bob's",
+            ],
+            PASSWORD,
+        ),
+        "owner of another workspace",
+    );
+    let bob = Session::log_in(&server, "bob@example.org");
+    let ada = Session::log_in(&server, "ada@example.org");
+
+    let layout = json!({"panels": [{"kind": "text", "title": "t", "text": "x", "x": 0, "y": 0, "w": 2, "h": 2}]});
+    let parser = json!({"parser": {"variables": [{"name": "v", "extract": {"from": "whole"}}]}});
+    let preview = json!({"command": "readout_loadavg", "parser": {"variables": []}});
+    let form = (
+        "application/x-www-form-urlencoded",
+        format!("csrf={}", bob.csrf),
+    );
+    let json_body = |v: &serde_json::Value| Some(("application/json", v.to_string()));
+    let h = |rest: &str| format!("/api/v1/hosts/{id}{rest}");
+    let p = |rest: &str| format!("/servers/{id}{rest}");
+    // (route as declared, method, path, body): each must be refused.
+    let walk: Vec<(&str, &str, String, Option<(&str, String)>)> = vec![
+        ("/api/v1/hosts/{id}", "GET", h(""), None),
+        (
+            "/api/v1/hosts/{id}",
+            "PATCH",
+            h(""),
+            json_body(&json!({"interval_secs": 300})),
+        ),
+        ("/api/v1/hosts/{id}", "DELETE", h(""), None),
+        ("/api/v1/hosts/{id}/allowlist", "GET", h("/allowlist"), None),
+        ("/api/v1/hosts/{id}/commands", "GET", h("/commands"), None),
+        (
+            "/api/v1/hosts/{id}/commands",
+            "PUT",
+            h("/commands"),
+            json_body(&json!({"commands": []})),
+        ),
+        ("/api/v1/hosts/{id}/outputs", "GET", h("/outputs"), None),
+        ("/api/v1/hosts/{id}/cycles", "GET", h("/cycles"), None),
+        ("/api/v1/hosts/{id}/sources", "GET", h("/sources"), None),
+        (
+            "/api/v1/hosts/{id}/sources/{name}",
+            "PUT",
+            h("/sources/readout_loadavg"),
+            json_body(&parser),
+        ),
+        (
+            "/api/v1/hosts/{id}/sources/{name}",
+            "DELETE",
+            h("/sources/readout_loadavg"),
+            None,
+        ),
+        ("/api/v1/hosts/{id}/derived", "GET", h("/derived"), None),
+        (
+            "/api/v1/hosts/{id}/derived/{name}",
+            "PUT",
+            h("/derived/d"),
+            json_body(&json!({"formula": "load1 * 2"})),
+        ),
+        (
+            "/api/v1/hosts/{id}/derived/{name}",
+            "DELETE",
+            h("/derived/d"),
+            None,
+        ),
+        (
+            "/api/v1/hosts/{id}/preview",
+            "POST",
+            h("/preview"),
+            json_body(&preview),
+        ),
+        (
+            "/api/v1/hosts/{id}/table",
+            "POST",
+            h("/table"),
+            json_body(&json!({"command": "readout_loadavg"})),
+        ),
+        ("/api/v1/hosts/{id}/variables", "GET", h("/variables"), None),
+        (
+            "/api/v1/hosts/{id}/series",
+            "GET",
+            h("/series?name=load1"),
+            None,
+        ),
+        (
+            "/api/v1/hosts/{id}/backfill",
+            "POST",
+            h("/backfill"),
+            json_body(&json!({"command": "readout_loadavg"})),
+        ),
+        (
+            "/api/v1/hosts/{id}/layouts/{device}",
+            "GET",
+            h("/layouts/desktop"),
+            None,
+        ),
+        (
+            "/api/v1/hosts/{id}/layouts/{device}",
+            "PUT",
+            h("/layouts/desktop"),
+            json_body(&layout),
+        ),
+        (
+            "/api/v1/hosts/{id}/layouts/{device}",
+            "DELETE",
+            h("/layouts/desktop"),
+            None,
+        ),
+        ("/api/v1/hosts/{id}/alerts", "GET", h("/alerts"), None),
+        (
+            "/api/v1/hosts/{id}/alerts/{variable}",
+            "PUT",
+            h("/alerts/load1"),
+            json_body(&json!({"warning": {"above": 1}})),
+        ),
+        (
+            "/api/v1/hosts/{id}/alerts/{variable}",
+            "DELETE",
+            h("/alerts/load1"),
+            None,
+        ),
+        ("/servers/{id}", "GET", p(""), None),
+        (
+            "/servers/{id}/text",
+            "GET",
+            p("/text?t=%7B%7B%20load1%20%7D%7D"),
+            None,
+        ),
+        ("/servers/{id}/first-cycle", "GET", p("/first-cycle"), None),
+        ("/servers/{id}/outputs", "GET", p("/outputs"), None),
+        (
+            "/servers/{id}/outputs/{name}",
+            "GET",
+            p(&format!("/outputs/readout_loadavg?cycle={cycle}")),
+            None,
+        ),
+        ("/servers/{id}/sources", "GET", p("/sources"), None),
+        (
+            "/servers/{id}/sources/{name}",
+            "GET",
+            p("/sources/readout_loadavg"),
+            None,
+        ),
+        (
+            "/alerts/incidents/{iid}/acknowledge",
+            "POST",
+            format!("/alerts/incidents/{incident}/acknowledge"),
+            Some(form.clone()),
+        ),
+    ];
+    for (_, method, path, body) in &walk {
+        let (status, answer) = bob.call(method, path, body.clone());
+        assert_eq!(
+            status, 404,
+            "{method} {path} as another workspace's owner: {answer}"
+        );
+    }
+    // The operator's routes are the admin token's, not a member's.
+    let operator = [
+        ("/api/v1/hosts", "GET"),
+        ("/api/v1/templates", "GET"),
+        ("/api/v1/templates/{tid}", "GET"),
+        ("/api/v1/templates/{tid}/apply", "POST"),
+        ("/api/v1/incidents", "GET"),
+        ("/api/v1/incidents/{iid}", "GET"),
+        ("/api/v1/incidents/{iid}/acknowledge", "POST"),
+        ("/api/v1/maintenance", "GET"),
+        ("/api/v1/maintenance/{wid}", "DELETE"),
+        ("/api/v1/channels", "GET"),
+        ("/api/v1/channels/{cid}", "GET"),
+        ("/api/v1/channels/{cid}/test", "POST"),
+        ("/api/v1/routes", "GET"),
+        ("/api/v1/routes/{rid}", "DELETE"),
+        ("/api/v1/notifications", "GET"),
+        ("/api/v1/notifications/{nid}", "GET"),
+    ];
+    for (route, method) in operator {
+        let path = route
+            .replace("{tid}", "t_x")
+            .replace("{iid}", &incident.to_string())
+            .replace("{wid}", "w_x")
+            .replace("{cid}", "c_x")
+            .replace("{rid}", "r_x")
+            .replace("{nid}", "1");
+        let (status, answer) =
+            bob.call(method, &path, json_body(&json!({"by": "Bob", "hosts": []})));
+        assert_eq!(status, 403, "{method} {path} as a member: {answer}");
+    }
+    // Lists show only one's own workspace.
+    let (_, servers) = bob.call("GET", "/servers", None);
+    assert!(
+        !servers.contains("web-a") && !servers.contains(&id),
+        "Bob's servers list"
+    );
+    let (_, alerts) = bob.call("GET", "/alerts", None);
+    assert!(
+        !alerts.contains("web-a") && !alerts.contains("load1"),
+        "Bob's alerts page"
+    );
+    let (_, sparks) = bob.call("GET", "/servers/sparklines", None);
+    assert!(!sparks.contains(&id), "Bob's sparklines: {sparks}");
+    // Nothing Bob tried changed anything: Ada still sees it all.
+    let (status, _) = ada.call("GET", &p(""), None);
+    assert_eq!(status, 200);
+    let commands = server.api_get(&format!("/hosts/{id}/commands"));
+    assert_eq!(commands["commands"], json!(["readout_loadavg"]));
+    let detail = server.api_get(&format!("/incidents/{incident}"));
+    assert!(detail["acknowledged_by"].is_null(), "{detail}");
+    assert!(detail["resolved_at_ms"].is_null(), "{detail}");
+    let (status, _) = ada.call("GET", &h("/layouts/desktop"), None);
+    assert_eq!(status, 200, "Ada reaches her host through the API");
+
+    // The walk covers every route that names another workspace's data; the
+    // rest hold none (or only one's own).
+    let own_only = [
+        "/",
+        "/login",
+        "/logout",
+        "/setup",
+        "/static/{file}",
+        "/servers",
+        "/servers/new",
+        "/servers/sparklines",
+        "/alerts",
+        "/alerts/channels/{cid}/test",
+        "/healthz",
+        "/agent/install.sh",
+        "/agent/uninstall.sh",
+        "/agent/available_commands.sh",
+        "/agent/readout-agent",
+    ];
+    let covered: BTreeSet<String> = walk
+        .iter()
+        .map(|w| w.0.to_owned())
+        .chain(operator.iter().map(|r| r.0.to_owned()))
+        .chain(own_only.iter().map(|r| (*r).to_owned()))
+        .collect();
+    let missing: Vec<String> = declared_routes()
+        .into_iter()
+        .filter(|r| !covered.contains(r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes the walk does not cover: {missing:?}"
+    );
+}
