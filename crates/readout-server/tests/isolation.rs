@@ -12,6 +12,9 @@ use support::{Agent, Server};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// A request body and its content type.
+type Body<'a> = Option<(&'a str, String)>;
+
 /// A signed-in browser session, spoken to with plain HTTP.
 struct Session {
     base: String,
@@ -62,7 +65,7 @@ impl Session {
     }
 
     /// A call as this session, with its CSRF token and the page's origin.
-    fn call(&self, method: &str, path: &str, body: Option<(&str, String)>) -> (u16, String) {
+    fn call(&self, method: &str, path: &str, body: Body<'_>) -> (u16, String) {
         let (kind, body) = body.unwrap_or(("application/json", String::new()));
         let request = ureq::http::Request::builder()
             .method(method)
@@ -172,7 +175,7 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     let h = |rest: &str| format!("/api/v1/hosts/{id}{rest}");
     let p = |rest: &str| format!("/servers/{id}{rest}");
     // (route as declared, method, path, body): each must be refused.
-    let walk: Vec<(&str, &str, String, Option<(&str, String)>)> = vec![
+    let walk: Vec<(&str, &str, String, Body)> = vec![
         ("/api/v1/hosts/{id}", "GET", h(""), None),
         (
             "/api/v1/hosts/{id}",
