@@ -26,6 +26,9 @@ pub fn new_id(prefix: &str) -> anyhow::Result<String> {
     Ok(format!("{prefix}{}", hex(&bytes)))
 }
 
+/// What a user's API token starts with, telling it from the admin token.
+pub const USER_TOKEN_PREFIX: &str = "rut_";
+
 /// A new secret: `prefix` then 256 random bits, URL-safe.
 pub fn new_secret(prefix: &str) -> anyhow::Result<String> {
     let bytes: [u8; 32] = random_bytes()?;

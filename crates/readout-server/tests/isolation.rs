@@ -1,7 +1,9 @@
-//! Nobody sees or changes another workspace's data: a signed-in owner of
-//! another workspace walks every route that names a host, an incident or
-//! a data source of the first one, and gets 404 (or 403 where the route is
-//! the operator's). Every route the server declares must be in the walk.
+//! Who may see and change what. Nobody sees or changes another
+//! workspace's data: a signed-in owner of another workspace walks every
+//! route that names a host, an incident or a data source of the first one,
+//! and gets 404 (or 403 where the route is the operator's); every route the
+//! server declares must be in the walk. API tokens act as their user,
+//! within their scope; a password change takes effect at once.
 
 mod support;
 
@@ -22,34 +24,47 @@ struct Session {
     csrf: String,
 }
 
+/// `POST /login`; the status and the session cookie, if one was set.
+fn post_login(server: &Server, email: &str, password: &str) -> (u16, Option<String>) {
+    let base = server.url();
+    let answer = support::http()
+        .post(format!("{base}/login").as_str())
+        .header("origin", base.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .config()
+        .max_redirects(0)
+        .build()
+        .send(form_body(&[("email", email), ("password", password)]))
+        .expect("POST /login");
+    let cookie = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("readout_session="))
+        })
+        .map(str::to_owned);
+    (answer.status().as_u16(), cookie)
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
 impl Session {
     fn log_in(server: &Server, email: &str) -> Self {
+        Self::log_in_with(server, email, PASSWORD)
+    }
+
+    fn log_in_with(server: &Server, email: &str, password: &str) -> Self {
         let base = server.url();
-        let answer = support::http()
-            .post(format!("{base}/login").as_str())
-            .header("origin", base.as_str())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .config()
-            .max_redirects(0)
-            .build()
-            .send(format!(
-                "email={}&password={}",
-                email.replace('@', "%40"),
-                PASSWORD.replace(' ', "+")
-            ))
-            .expect("POST /login");
-        let cookie = answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.split(';')
-                    .next()
-                    .filter(|c| c.starts_with("readout_session="))
-            })
-            .unwrap_or_else(|| panic!("no session cookie: {}", answer.status()))
-            .to_owned();
+        let (status, cookie) = post_login(server, email, password);
+        let cookie = cookie.unwrap_or_else(|| panic!("no session cookie: {status}"));
         let mut session = Self {
             base,
             cookie,
@@ -62,6 +77,18 @@ impl Session {
             + 17;
         session.csrf = page[at..].split('"').next().unwrap_or_default().to_owned();
         session
+    }
+
+    /// A form post of this session's page, with its CSRF token.
+    fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> (u16, String) {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("csrf", &self.csrf));
+        let body = form_body(&pairs);
+        self.call(
+            "POST",
+            path,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
     }
 
     /// A call as this session, with its CSRF token and the page's origin.
@@ -163,6 +190,10 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     );
     let bob = Session::log_in(&server, "bob@example.org");
     let ada = Session::log_in(&server, "ada@example.org");
+    let (_, page) = ada.post_form("/account/tokens", &[("name", "ada-ci"), ("scope", "read")]);
+    let adas_token = shown_token(&page);
+    let (_, page) = ada.call("GET", "/account", None);
+    let token_id = token_id(&page, "ada-ci");
 
     let layout = json!({"panels": [{"kind": "text", "title": "t", "text": "x", "x": 0, "y": 0, "w": 2, "h": 2}]});
     let parser = json!({"parser": {"variables": [{"name": "v", "extract": {"from": "whole"}}]}});
@@ -175,7 +206,7 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     let h = |rest: &str| format!("/api/v1/hosts/{id}{rest}");
     let p = |rest: &str| format!("/servers/{id}{rest}");
     // (route as declared, method, path, body): each must be refused.
-    let walk: Vec<(&str, &str, String, Body)> = vec![
+    let mut walk: Vec<(&str, &str, String, Body)> = vec![
         ("/api/v1/hosts/{id}", "GET", h(""), None),
         (
             "/api/v1/hosts/{id}",
@@ -305,6 +336,12 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
             Some(form.clone()),
         ),
     ];
+    walk.push((
+        "/account/tokens/{tid}/revoke",
+        "POST",
+        format!("/account/tokens/{token_id}/revoke"),
+        Some(form.clone()),
+    ));
     for (_, method, path, body) in &walk {
         let (status, answer) = bob.call(method, path, body.clone());
         assert_eq!(
@@ -366,11 +403,22 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     assert!(detail["resolved_at_ms"].is_null(), "{detail}");
     let (status, _) = ada.call("GET", &h("/layouts/desktop"), None);
     assert_eq!(status, 200, "Ada reaches her host through the API");
+    let (status, _) = with_token(
+        &server,
+        &adas_token,
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 200, "Ada's token outlived Bob's try");
 
     // The walk covers every route that names another workspace's data; the
     // rest hold none (or only one's own).
     let own_only = [
         "/",
+        "/account",
+        "/account/password",
+        "/account/tokens",
         "/login",
         "/logout",
         "/setup",
@@ -400,4 +448,208 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         missing.is_empty(),
         "routes the walk does not cover: {missing:?}"
     );
+}
+
+/// An API call with a bearer token; the status and the body.
+fn with_token(
+    server: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}/api/v1{path}", server.url()).as_str())
+        .header("authorization", format!("Bearer {token}").as_str())
+        .header("content-type", "application/json")
+        .body(
+            body.map(ToString::to_string)
+                .unwrap_or_default()
+                .into_bytes(),
+        )
+        .expect("request");
+    let mut answer = support::http().run(request).expect("call");
+    let status = answer.status().as_u16();
+    (
+        status,
+        answer.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+/// The id of the token named `name` on the account page.
+fn token_id(page: &str, name: &str) -> String {
+    let row = page
+        .find(&format!("<td>{name}</td>"))
+        .unwrap_or_else(|| panic!("no token {name}"));
+    page[..row]
+        .rsplit("data-token=\"")
+        .next()
+        .and_then(|t| t.split('"').next())
+        .expect("token id")
+        .to_owned()
+}
+
+/// The token a page shows once.
+fn shown_token(page: &str) -> String {
+    let at = page
+        .find("id=\"new-token\">")
+        .unwrap_or_else(|| panic!("no new token on the page: {page}"))
+        + 15;
+    page[at..].split('<').next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn api_tokens_act_as_their_user_within_their_scope_and_a_new_password_works_at_once() {
+    let server = Server::start();
+    support::succeeded(
+        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
+        "owner",
+    );
+    support::succeeded(
+        &server.user_add(
+            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
+            PASSWORD,
+        ),
+        "viewer",
+    );
+    support::succeeded(
+        &server.user_add(
+            &[
+                "bob@example.org",
+                "--name",
+                "Bob",
+                "--new-workspace",
+                "Bob's",
+            ],
+            PASSWORD,
+        ),
+        "another workspace",
+    );
+    let (id, key) = server.add_host("web-a");
+    let agent = Agent::new(
+        &server.url(),
+        &id,
+        &key,
+        "readout_loadavg=\"cat /proc/loadavg\"\n",
+        "",
+    );
+    agent.once();
+    let ada = Session::log_in(&server, "ada@example.org");
+
+    // A read token reads this workspace's hosts and changes nothing.
+    let (status, page) =
+        ada.post_form("/account/tokens", &[("name", "grafana"), ("scope", "read")]);
+    assert_eq!(status, 200, "{page}");
+    let read = shown_token(&page);
+    assert!(read.starts_with("rut_") && read.len() > 40, "{read}");
+    let (status, body) = with_token(
+        &server,
+        &read,
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let commands = json!({"commands": ["readout_loadavg"]});
+    let (status, body) = with_token(
+        &server,
+        &read,
+        "PUT",
+        &format!("/hosts/{id}/commands"),
+        Some(&commands),
+    );
+    assert_eq!((status, body.contains("read-only")), (403, true), "{body}");
+    let (status, _) = with_token(&server, &read, "GET", "/hosts", None);
+    assert_eq!(status, 403, "the operator's list");
+    // A write token changes them, with no CSRF token: it is no cookie.
+    let (_, page) = ada.post_form("/account/tokens", &[("name", "deploy"), ("scope", "write")]);
+    let write = shown_token(&page);
+    let (status, body) = with_token(
+        &server,
+        &write,
+        "PUT",
+        &format!("/hosts/{id}/commands"),
+        Some(&commands),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        server.api_get(&format!("/hosts/{id}/commands"))["commands"],
+        commands["commands"]
+    );
+    // Another workspace's token does not find the host; a viewer's token only reads.
+    let bob = Session::log_in(&server, "bob@example.org");
+    let (_, page) = bob.post_form("/account/tokens", &[("name", "bob's"), ("scope", "write")]);
+    let bobs = shown_token(&page);
+    let (status, _) = with_token(
+        &server,
+        &bobs,
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 404);
+    let vera = Session::log_in(&server, "vera@example.org");
+    let (status, page) = vera.post_form("/account/tokens", &[("name", "mine"), ("scope", "write")]);
+    assert_eq!(status, 422);
+    assert!(page.contains("reads only"), "{page}");
+    // The list says when a token was last used; a revoked one is refused.
+    let (_, page) = ada.call("GET", "/account", None);
+    assert!(
+        page.contains("grafana") && page.contains("deploy"),
+        "{page}"
+    );
+    assert!(!page.contains(&read), "a token is shown once only");
+    let row = page.find("grafana").expect("row");
+    let token_id = page[..row]
+        .rsplit("data-token=\"")
+        .next()
+        .and_then(|t| t.split('"').next())
+        .expect("token id")
+        .to_owned();
+    let (status, _) = ada.post_form(&format!("/account/tokens/{token_id}/revoke"), &[]);
+    assert!(matches!(status, 200 | 303), "{status}");
+    let (status, _) = with_token(
+        &server,
+        &read,
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 401, "revoked");
+    let (status, _) = with_token(
+        &server,
+        "rut_made_up",
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 401);
+
+    // Password: the current one must be right; the new one works at once.
+    let new = "a much longer passphrase";
+    let (status, page) = ada.post_form(
+        "/account/password",
+        &[("current", "wrong horse battery"), ("new", new)],
+    );
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("The current password is not right."),
+        "{page}"
+    );
+    let (status, page) = ada.post_form(
+        "/account/password",
+        &[("current", PASSWORD), ("new", "short")],
+    );
+    assert_eq!(status, 422);
+    assert!(page.contains("at least 10 characters"), "{page}");
+    let (status, page) = ada.post_form("/account/password", &[("current", PASSWORD), ("new", new)]);
+    assert_eq!(status, 200);
+    assert!(page.contains("Your password is changed."));
+    assert_eq!(
+        post_login(&server, "ada@example.org", PASSWORD).0,
+        401,
+        "the old password"
+    );
+    Session::log_in_with(&server, "ada@example.org", new);
 }

@@ -14,8 +14,8 @@ use readout_proto::{
 use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
 use readout_storage::{
-    Database, DbError, IncomingCycle, Joining, NewHost, NewSession, NewSource, Reading, Retention,
-    Role, SampleRow, SavedLayout, Stored, Template, User,
+    Database, DbError, IncomingCycle, Joining, NewApiToken, NewHost, NewSession, NewSource,
+    Reading, Retention, Role, SampleRow, SavedLayout, Stored, Template, User,
 };
 use readout_storage_postgres::PostgresStore;
 use readout_storage_sqlite::SqliteStore;
@@ -576,6 +576,84 @@ async fn accounts_story<D: Database>(db: D) {
     );
     assert_eq!(db.prune_sessions(T0).await.expect("prune"), 1);
     assert!(db.session(&[1], T0).await.expect("read").is_some());
+
+    // A second workspace, owned by its creator; API tokens act in theirs.
+    let other = Joining::NewWorkspace {
+        workspace_id: "w_2".into(),
+        workspace_name: "Lab".into(),
+    };
+    db.add_user(&user("u_5", "e@x.org"), &other)
+        .await
+        .expect("other");
+    assert!(db.hosts_of("w_2").await.expect("none").is_empty());
+    let token = |id: &str, user_id: &str, workspace: &str, hash: u8| NewApiToken {
+        id: id.into(),
+        user_id: user_id.into(),
+        workspace_id: workspace.into(),
+        name: format!("{id} name"),
+        scope: "read".into(),
+        token_hash: vec![hash; 32],
+        created_at_ms: T0,
+    };
+    db.create_api_token(&token("at_1", "u_3", "w_1", 7))
+        .await
+        .expect("token");
+    db.create_api_token(&token("at_2", "u_5", "w_2", 8))
+        .await
+        .expect("token");
+    let (found, scope) = db
+        .api_token_user(&[7; 32], T0 + 5)
+        .await
+        .expect("read")
+        .expect("known");
+    assert_eq!(
+        (
+            found.user_id.as_str(),
+            found.workspace_id.as_str(),
+            found.role.0,
+            scope.as_str()
+        ),
+        ("u_3", "w_1", Role::Viewer, "read")
+    );
+    let (found, _) = db
+        .api_token_user(&[8; 32], T0)
+        .await
+        .expect("read")
+        .expect("known");
+    assert_eq!(
+        (found.workspace_id.as_str(), found.role.0),
+        ("w_2", Role::Owner)
+    );
+    assert!(
+        db.api_token_user(&[9; 32], T0)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let listed = db.api_tokens("u_3").await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at_ms, Some(T0 + 5), "marked used");
+    let others = db.delete_api_token("u_3", "at_2").await;
+    assert!(
+        matches!(others, Err(DbError::NotFound)),
+        "another user's token stays"
+    );
+    db.delete_api_token("u_3", "at_1").await.expect("revoke");
+    assert!(
+        db.api_token_user(&[7; 32], T0)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    db.set_password("u_3", "$argon2id$new")
+        .await
+        .expect("password");
+    let changed = db
+        .user_by_email("c@x.org")
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(changed.password_hash, "$argon2id$new");
 
     // Layouts: one per host and screen, replaced whole, forgotten on reset.
     let host = &hosts

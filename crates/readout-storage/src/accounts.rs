@@ -117,6 +117,29 @@ impl TryFrom<String> for RoleText {
     }
 }
 
+/// An API token as its owner sees it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    /// `read` (safe methods only) or `write`.
+    pub scope: String,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// A token to create; the caller hashes it.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub scope: String,
+    pub token_hash: Vec<u8>,
+    pub created_at_ms: i64,
+}
+
 /// Users, workspaces and sessions. Implemented once for both backends by
 /// [`crate::impl_accounts`].
 pub trait Accounts {
@@ -158,4 +181,37 @@ pub trait Accounts {
 
     fn delete_session(&self, token_hash: &[u8])
     -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Replaces a user's password hash.
+    fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn create_api_token(
+        &self,
+        token: &NewApiToken,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// A user's tokens, newest first.
+    fn api_tokens(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<ApiToken>, DbError>> + Send;
+
+    /// Revokes one of the user's tokens.
+    fn delete_api_token(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The token's user, in the token's workspace with their role there now,
+    /// and the token's scope; marks the token used.
+    fn api_token_user(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<(SessionUser, String)>, DbError>> + Send;
 }

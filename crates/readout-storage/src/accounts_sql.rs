@@ -176,6 +176,84 @@ macro_rules! impl_accounts {
                     .await?;
                 Ok(())
             }
+
+            async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(password_hash)
+                    .execute(&self.pool)
+                    .await?;
+                $crate::DbError::expect_one(done.rows_affected())
+            }
+
+            async fn create_api_token(&self, token: &$crate::NewApiToken) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO api_tokens (id, user_id, workspace_id, name, scope, token_hash, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&token.id)
+                .bind(&token.user_id)
+                .bind(&token.workspace_id)
+                .bind(&token.name)
+                .bind(&token.scope)
+                .bind(&token.token_hash)
+                .bind(token.created_at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::DbError::missing_parent)?;
+                Ok(())
+            }
+
+            async fn api_tokens(&self, user_id: &str) -> Result<Vec<$crate::ApiToken>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT id, name, scope, created_at_ms, last_used_at_ms FROM api_tokens \
+                     WHERE user_id = $1 ORDER BY created_at_ms DESC, id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delete_api_token(&self, user_id: &str, id: &str) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND id = $2")
+                    .bind(user_id)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                $crate::DbError::expect_one(done.rows_affected())
+            }
+
+            async fn api_token_user(
+                &self,
+                token_hash: &[u8],
+                now_ms: i64,
+            ) -> Result<Option<($crate::SessionUser, String)>, $crate::DbError> {
+                use $crate::sqlx::Row as _;
+                let row = $crate::sqlx::query(
+                    "UPDATE api_tokens SET last_used_at_ms = $2 WHERE token_hash = $1 \
+                     RETURNING user_id, workspace_id, scope",
+                )
+                .bind(token_hash)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let (user_id, workspace_id, scope): (String, String, String) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                // The role as it is now: a member demoted or removed loses
+                // what the token could do.
+                let user: Option<$crate::SessionUser> = $crate::sqlx::query_as(
+                    "SELECT u.id AS user_id, u.email, u.name, '' AS csrf_token, w.id AS workspace_id, \
+                     w.name AS workspace_name, m.role \
+                     FROM users u JOIN memberships m ON m.user_id = u.id AND m.workspace_id = $2 \
+                     JOIN workspaces w ON w.id = m.workspace_id WHERE u.id = $1",
+                )
+                .bind(&user_id)
+                .bind(&workspace_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(user.map(|u| (u, scope)))
+            }
         }
     };
 }

@@ -22,7 +22,9 @@ pub use readout_parse;
 pub use serde_json;
 pub use sqlx;
 
-pub use accounts::{Accounts, Joining, NewSession, Role, RoleText, SessionUser, User};
+pub use accounts::{
+    Accounts, ApiToken, Joining, NewApiToken, NewSession, Role, RoleText, SessionUser, User,
+};
 pub use alerts::{
     After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,
     RuleStatus, SweepReport, WindowRow,

@@ -20,9 +20,10 @@ use crate::keys;
 use crate::state::AppState;
 
 /// Who may call `/api/v1`: the operator's admin token reaches everything;
-/// a signed-in member of a workspace (the dashboard's own calls) reaches
-/// the hosts of that workspace, and changes them only with an editor's role
-/// and the page's CSRF token. Another workspace's host is not found.
+/// a signed-in member of a workspace (the dashboard's own calls) or a
+/// member's API token reaches the hosts of that workspace, and changes them
+/// only with an editor's role and the page's CSRF token (or a `write`
+/// token). Another workspace's host is not found.
 pub async fn authorize<D: Database>(
     State(state): State<AppState<D>>,
     request: Request,
@@ -40,26 +41,43 @@ pub async fn authorize<D: Database>(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
-    if let Some(token) = bearer {
-        return if keys::secret_matches(token, &state.settings.admin_token_hash) {
-            Ok(next.run(request).await)
-        } else {
-            Err(unauthorized())
-        };
-    }
-    let user = crate::web::current_user(&state, request.headers())
-        .await
-        .ok_or_else(unauthorized)?;
+    // A user's API token acts as that user, within its scope.
+    let (user, scope) = match bearer {
+        Some(token) if keys::secret_matches(token, &state.settings.admin_token_hash) => {
+            return Ok(next.run(request).await);
+        }
+        Some(token) if token.starts_with(keys::USER_TOKEN_PREFIX) => {
+            let found = state
+                .db
+                .api_token_user(&keys::hash_secret(token), crate::now_ms())
+                .await?;
+            let (user, scope) = found.ok_or_else(unauthorized)?;
+            (user, Some(scope))
+        }
+        Some(_) => return Err(unauthorized()),
+        None => {
+            let user = crate::web::current_user(&state, request.headers())
+                .await
+                .ok_or_else(unauthorized)?;
+            (user, None)
+        }
+    };
     let forbidden = |message: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", message);
     if !request.method().is_safe() {
-        // The cookie rides along on a cross-site request; this header cannot.
-        let sent = request
-            .headers()
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !crate::web::csrf_ok(&user, sent) {
-            return Err(forbidden("send the page's CSRF token as X-CSRF-Token"));
+        match scope.as_deref() {
+            Some("write") => {}
+            Some(_) => return Err(forbidden("this API token is read-only")),
+            None => {
+                // The cookie rides along on a cross-site request; this header cannot.
+                let sent = request
+                    .headers()
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                if !crate::web::csrf_ok(&user, sent) {
+                    return Err(forbidden("send the page's CSRF token as X-CSRF-Token"));
+                }
+            }
         }
         if !user.role.0.can_edit() {
             return Err(forbidden(

@@ -36,7 +36,13 @@ pub fn check_signup(signup: &Signup<'_>) -> Result<(String, String), String> {
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err("a name is 1 to 100 characters, without control characters".into());
     }
-    let length = signup.password.chars().count();
+    check_password(signup.password)?;
+    Ok((email, name.to_owned()))
+}
+
+/// What is wrong with a new password, if anything.
+pub fn check_password(password: &str) -> Result<(), String> {
+    let length = password.chars().count();
     if length < MIN_PASSWORD {
         return Err(format!(
             "the password needs at least {MIN_PASSWORD} characters"
@@ -47,7 +53,7 @@ pub fn check_signup(signup: &Signup<'_>) -> Result<(String, String), String> {
             "the password may have at most {MAX_PASSWORD} characters"
         ));
     }
-    Ok((email, name.to_owned()))
+    Ok(())
 }
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {

@@ -2,6 +2,7 @@
 //! binary, made interactive with htmx and a little plain JavaScript, and
 //! their static files (vendored at pinned versions by `scripts/vendor-web`).
 
+mod account;
 pub mod accounts;
 mod alerts;
 pub mod dashboard;
@@ -77,6 +78,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "account.html",
+        include_str!("../../web/templates/account.html"),
+    ),
     (
         "alerts.html",
         include_str!("../../web/templates/alerts.html"),
@@ -226,6 +231,13 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         .route("/servers/{id}/first-cycle", get(pages::first_cycle::<D>))
         .route("/servers/sparklines", get(pages::sparklines::<D>))
         .route("/alerts", get(alerts::page::<D>))
+        .route("/account", get(account::show::<D>))
+        .route("/account/password", post(account::change_password::<D>))
+        .route("/account/tokens", post(account::create_token::<D>))
+        .route(
+            "/account/tokens/{tid}/revoke",
+            post(account::revoke_token::<D>),
+        )
         .route(
             "/alerts/incidents/{iid}/acknowledge",
             post(alerts::acknowledge::<D>),

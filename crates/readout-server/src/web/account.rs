@@ -1,0 +1,226 @@
+//! The signed-in user's own page: change the password, and API tokens
+//! (each for this workspace, read-only or read-write, shown once, kept
+//! only as a hash, revocable).
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use readout_storage::{Database, DbError, NewApiToken, SessionUser};
+use serde::Deserialize;
+
+use super::accounts::{self, MIN_PASSWORD};
+use super::outputs::when;
+use super::pages::{failed, forbidden};
+use super::{Viewer, csrf_ok, same_origin};
+use crate::keys;
+use crate::state::AppState;
+
+/// What the page says after an action.
+#[derive(Debug, Default)]
+struct Said<'a> {
+    password_error: Option<&'a str>,
+    password_changed: bool,
+    new_token: Option<&'a str>,
+    token_error: Option<&'a str>,
+}
+
+async fn page<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    said: Said<'_>,
+    status: StatusCode,
+) -> Response {
+    let tokens = match state.db.api_tokens(&user.user_id).await {
+        Ok(tokens) => tokens,
+        Err(e) => return failed("listing tokens", e),
+    };
+    let tokens: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            minijinja::context! {
+                id => t.id.as_str(), name => t.name.as_str(), scope => t.scope.as_str(),
+                created => when(t.created_at_ms), used => t.last_used_at_ms.map(when),
+            }
+        })
+        .collect();
+    let mut response = state.web.render(
+        "account.html",
+        Some(user),
+        minijinja::context! {
+            page => "account", tokens => tokens, min_password => MIN_PASSWORD,
+            password_error => said.password_error, password_changed => said.password_changed,
+            new_token => said.new_token, token_error => said.token_error,
+            can_edit => user.role.0.can_edit(),
+        },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+pub(super) async fn show<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+) -> Response {
+    page(&state, &user, Said::default(), StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+pub(super) async fn change_password<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    let refuse = |why| {
+        let said = Said {
+            password_error: Some(why),
+            ..Said::default()
+        };
+        page(&state, &user, said, StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    if let Err(why) = accounts::check_password(&form.new) {
+        return refuse(&format!("The new password is not accepted: {why}.")).await;
+    }
+    let stored = match state.db.user_by_email(&user.email).await {
+        Ok(Some(u)) => u.password_hash,
+        Ok(None) => return forbidden(),
+        Err(e) => return failed("reading a user", e),
+    };
+    let (current, new) = (form.current.clone(), form.new.clone());
+    // argon2 twice: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        accounts::password_matches(&current, &stored).then(|| accounts::hash_password(&new))
+    })
+    .await;
+    let hash = match checked {
+        Ok(Some(Ok(hash))) => hash,
+        Ok(None) => return refuse("The current password is not right.").await,
+        Ok(Some(Err(e))) => return failed("hashing a password", e),
+        Err(e) => return failed("hashing a password", e),
+    };
+    if let Err(e) = state.db.set_password(&user.user_id, &hash).await {
+        return failed("changing a password", e);
+    }
+    page(
+        &state,
+        &user,
+        Said {
+            password_changed: true,
+            ..Said::default()
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+}
+
+pub(super) async fn create_token<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    let name = form.name.trim();
+    let refuse = |why| {
+        page(
+            &state,
+            &user,
+            Said {
+                token_error: Some(why),
+                ..Said::default()
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if name.is_empty() || name.chars().count() > 100 {
+        return refuse("Name the token (1 to 100 characters), e.g. where it is used.").await;
+    }
+    let scope = match form.scope.as_str() {
+        "read" => "read",
+        // A token cannot do more than its owner.
+        "write" if user.role.0.can_edit() => "write",
+        "write" => {
+            return refuse("Your role cannot change this workspace: a token of yours reads only.")
+                .await;
+        }
+        _ => return refuse("Pick what the token may do: read, or read and write.").await,
+    };
+    let made =
+        keys::new_secret(keys::USER_TOKEN_PREFIX).and_then(|t| Ok((t, keys::new_id("at_")?)));
+    let (token, id) = match made {
+        Ok(both) => both,
+        Err(e) => return failed("making a token", e),
+    };
+    let saved = state
+        .db
+        .create_api_token(&NewApiToken {
+            id,
+            user_id: user.user_id.clone(),
+            workspace_id: user.workspace_id.clone(),
+            name: name.to_owned(),
+            scope: scope.to_owned(),
+            token_hash: keys::hash_secret(&token),
+            created_at_ms: crate::now_ms(),
+        })
+        .await;
+    if let Err(e) = saved {
+        return failed("saving a token", e);
+    }
+    page(
+        &state,
+        &user,
+        Said {
+            new_token: Some(&token),
+            ..Said::default()
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(super) async fn revoke_token<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(tid): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    match state.db.delete_api_token(&user.user_id, &tid).await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failed("revoking a token", e),
+    }
+}
