@@ -391,6 +391,11 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         !alerts.contains("web-a") && !alerts.contains("load1"),
         "Bob's alerts page"
     );
+    let (_, members) = bob.call("GET", "/members", None);
+    assert!(
+        !members.contains("ada@example.org"),
+        "Bob's members: {members}"
+    );
     let (_, sparks) = bob.call("GET", "/servers/sparklines", None);
     assert!(!sparks.contains(&id), "Bob's sparklines: {sparks}");
     // Nothing Bob tried changed anything: Ada still sees it all.
@@ -414,11 +419,18 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
 
     // The walk covers every route that names another workspace's data; the
     // rest hold none (or only one's own).
+    // Members and invitations are one's own workspace's; join and reset
+    // take a link's token, which names no workspace of the caller's.
     let own_only = [
         "/",
         "/account",
         "/account/password",
         "/account/tokens",
+        "/members",
+        "/members/invite",
+        "/join",
+        "/reset",
+        "/reset/password",
         "/login",
         "/logout",
         "/setup",
@@ -652,4 +664,225 @@ fn api_tokens_act_as_their_user_within_their_scope_and_a_new_password_works_at_o
         "the old password"
     );
     Session::log_in_with(&server, "ada@example.org", new);
+}
+
+/// The first link to this server in a mail's body (quoted-printable undone).
+fn link_in(mail: &support::receivers::Mail, base: &str) -> String {
+    let body = mail
+        .body
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let at = body
+        .find(base)
+        .unwrap_or_else(|| panic!("no link in {body}"));
+    body[at..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A GET without a session, redirects not followed.
+fn get_plain(url: &str) -> (u16, String) {
+    let mut answer = support::http()
+        .get(url)
+        .config()
+        .max_redirects(0)
+        .build()
+        .call()
+        .expect("GET");
+    let status = answer.status().as_u16();
+    (
+        status,
+        answer.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+/// A form post without a session; the status and any session cookie.
+fn post_plain(
+    server: &Server,
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
+    let base = server.url();
+    let mut answer = support::http()
+        .post(format!("{base}{path}").as_str())
+        .header("origin", base.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .config()
+        .max_redirects(0)
+        .build()
+        .send(form_body(pairs))
+        .expect("POST");
+    let cookie = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("readout_session="))
+        })
+        .map(str::to_owned);
+    let status = answer.status().as_u16();
+    (
+        status,
+        cookie,
+        answer.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn invitations_and_password_resets_arrive_by_email_and_work_once() {
+    let smtp = support::receivers::SmtpServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("readout.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[alerts]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nsmtp_from = \"Readout <readout@readout.test>\"\n",
+            smtp.port
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let server = Server::start_in(dir, &["--config", config.as_str()]);
+    let base = server.url();
+    support::succeeded(
+        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
+        "owner",
+    );
+    support::succeeded(
+        &server.user_add(
+            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
+            PASSWORD,
+        ),
+        "viewer",
+    );
+    let mails_to = |to: &str, n: usize| {
+        support::wait_for(std::time::Duration::from_secs(15), || {
+            let mails: Vec<_> = smtp
+                .mails()
+                .into_iter()
+                .filter(|m| m.headers.get("to").is_some_and(|t| t.contains(to)))
+                .collect();
+            (mails.len() >= n).then_some(mails)
+        })
+        .unwrap_or_else(|| panic!("{n} mails to {to}"))
+    };
+
+    // An admin invites; a viewer may not.
+    let vera = Session::log_in(&server, "vera@example.org");
+    let (status, _) = vera.post_form(
+        "/members/invite",
+        &[("email", "carol@example.org"), ("role", "editor")],
+    );
+    assert_eq!(status, 403);
+    let ada = Session::log_in(&server, "ada@example.org");
+    let (status, page) = ada.post_form(
+        "/members/invite",
+        &[("email", "Carol@Example.org"), ("role", "editor")],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("An invitation is on its way to carol@example.org."),
+        "{page}"
+    );
+    let (status, page) = ada.post_form(
+        "/members/invite",
+        &[("email", "vera@example.org"), ("role", "viewer")],
+    );
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("vera@example.org has an account already."),
+        "{page}"
+    );
+    let invitation = &mails_to("carol@example.org", 1)[0];
+    assert_eq!(invitation.headers["subject"], "Join My servers on Readout");
+    let link = link_in(invitation, &base);
+    assert!(
+        link.starts_with(&format!("{base}/join?token=rl_")),
+        "{link}"
+    );
+
+    // The invitee picks a name and a password, and is in, as an editor.
+    let (status, page) = get_plain(&link);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<strong>editor</strong>") && page.contains("carol@example.org"),
+        "{page}"
+    );
+    let token = link.split("token=").nth(1).expect("token");
+    let (status, _, page) = post_plain(
+        &server,
+        "/join",
+        &[("token", token), ("name", "Carol"), ("password", "short")],
+    );
+    assert_eq!(status, 422);
+    assert!(page.contains("at least 10 characters"), "{page}");
+    let (status, cookie, _) = post_plain(
+        &server,
+        "/join",
+        &[("token", token), ("name", "Carol"), ("password", PASSWORD)],
+    );
+    assert_eq!(status, 303);
+    assert!(cookie.is_some(), "signed in");
+    let (_, page) = ada.call("GET", "/members", None);
+    assert!(page.contains("carol@example.org</td><td>editor"), "{page}");
+    let (status, _, _) = post_plain(
+        &server,
+        "/join",
+        &[
+            ("token", token),
+            ("name", "Mallory"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(status, 404, "a link works once");
+    assert_eq!(post_login(&server, "carol@example.org", PASSWORD).0, 303);
+
+    // Reset: the same answer for any address; a mail only to a real account.
+    let (status, _, page) = post_plain(&server, "/reset", &[("email", "nobody@example.org")]);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("If nobody@example.org has an account"),
+        "{page}"
+    );
+    let (_, _, page) = post_plain(&server, "/reset", &[("email", "ada@example.org")]);
+    assert!(page.contains("If ada@example.org has an account"), "{page}");
+    let reset = &mails_to("ada@example.org", 1)[0];
+    assert_eq!(reset.headers["subject"], "Reset your Readout password");
+    assert!(mails_to("nobody@example.org", 0).is_empty());
+    let link = link_in(reset, &base);
+    let token = link.split("token=").nth(1).expect("token");
+    assert_eq!(get_plain(&link).0, 200);
+    let new = "a brand new passphrase";
+    let (status, _, page) = post_plain(
+        &server,
+        "/reset/password",
+        &[("token", token), ("password", "short")],
+    );
+    assert_eq!(status, 422, "{page}");
+    let (status, _, _) = post_plain(
+        &server,
+        "/reset/password",
+        &[("token", token), ("password", new)],
+    );
+    assert_eq!(status, 303);
+    // Every session of the account ended; the new password works; once.
+    let (_, page) = ada.call("GET", "/servers", None);
+    assert!(
+        page.contains("action=\"/login\""),
+        "the old session is gone: {page}"
+    );
+    assert_eq!(post_login(&server, "ada@example.org", PASSWORD).0, 401);
+    assert_eq!(post_login(&server, "ada@example.org", new).0, 303);
+    let (status, _, _) = post_plain(
+        &server,
+        "/reset/password",
+        &[("token", token), ("password", "another passphrase")],
+    );
+    assert_eq!(status, 404);
 }

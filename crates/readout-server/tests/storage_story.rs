@@ -14,8 +14,8 @@ use readout_proto::{
 use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
 use readout_storage::{
-    Database, DbError, IncomingCycle, Joining, NewApiToken, NewHost, NewSession, NewSource,
-    Reading, Retention, Role, SampleRow, SavedLayout, Stored, Template, User,
+    AccountLink, Database, DbError, IncomingCycle, Joining, NewApiToken, NewHost, NewSession,
+    NewSource, Reading, Retention, Role, SampleRow, SavedLayout, Stored, Template, User,
 };
 use readout_storage_postgres::PostgresStore;
 use readout_storage_sqlite::SqliteStore;
@@ -654,6 +654,90 @@ async fn accounts_story<D: Database>(db: D) {
         .expect("read")
         .expect("user");
     assert_eq!(changed.password_hash, "$argon2id$new");
+
+    // Links by email: an invitation adds its user to its workspace, once;
+    // a reset sets the password and ends the account's sessions, once.
+    let link = |hash: u8, kind: &str, email: &str, workspace: Option<(&str, &str)>| AccountLink {
+        token_hash: vec![hash; 32],
+        kind: kind.into(),
+        email: email.into(),
+        workspace_id: workspace.map(|w| w.0.into()),
+        role: workspace.map(|w| w.1.into()),
+        created_by: Some("u_1".into()),
+        created_at_ms: T0,
+        expires_at_ms: T0 + 1000,
+    };
+    db.create_link(&link(1, "invite", "f@x.org", Some(("w_2", "editor"))))
+        .await
+        .expect("invite");
+    assert!(
+        db.link(&[1; 32], "reset", T0)
+            .await
+            .expect("read")
+            .is_none(),
+        "kinds differ"
+    );
+    assert!(
+        db.link(&[1; 32], "invite", T0 + 1000)
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        db.link(&[1; 32], "invite", T0)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    db.accept_invite(&[1; 32], &user("u_6", "f@x.org"), T0 + 1)
+        .await
+        .expect("accept");
+    let again = db
+        .accept_invite(&[1; 32], &user("u_7", "g@x.org"), T0 + 2)
+        .await;
+    assert!(matches!(again, Err(DbError::NotFound)), "{again:?}");
+    let members = db.members("w_2").await.expect("members");
+    let roles: Vec<(&str, Role)> = members
+        .iter()
+        .map(|m| (m.email.as_str(), m.role.0))
+        .collect();
+    assert_eq!(roles, [("e@x.org", Role::Owner), ("f@x.org", Role::Editor)]);
+    db.create_link(&link(2, "invite", "c@x.org", Some(("w_2", "viewer"))))
+        .await
+        .expect("invite");
+    let taken = db
+        .accept_invite(&[2; 32], &user("u_8", "c@x.org"), T0 + 3)
+        .await;
+    assert!(
+        matches!(taken, Err(DbError::Conflict(m)) if m.contains("c@x.org")),
+        "an address has one account"
+    );
+    assert!(
+        db.link(&[2; 32], "invite", T0)
+            .await
+            .expect("read")
+            .is_some(),
+        "a refused use leaves the link"
+    );
+    db.create_link(&link(3, "reset", "c@x.org", None))
+        .await
+        .expect("reset link");
+    db.reset_password(&[3; 32], "$argon2id$reset", T0 + 4)
+        .await
+        .expect("reset");
+    let reset = db
+        .user_by_email("c@x.org")
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(reset.password_hash, "$argon2id$reset");
+    assert!(
+        db.session(&[1], T0).await.expect("read").is_none(),
+        "its sessions ended"
+    );
+    let twice = db.reset_password(&[3; 32], "$argon2id$again", T0 + 5).await;
+    assert!(matches!(twice, Err(DbError::NotFound)));
 
     // Layouts: one per host and screen, replaced whole, forgotten on reset.
     let host = &hosts

@@ -140,6 +140,31 @@ pub struct NewApiToken {
     pub created_at_ms: i64,
 }
 
+/// A link sent by email: an invitation (with its workspace and role) or a
+/// password reset. Only the hash of its token is stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AccountLink {
+    pub token_hash: Vec<u8>,
+    /// `invite` or `reset`.
+    pub kind: String,
+    pub email: String,
+    pub workspace_id: Option<String>,
+    pub role: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// A member of a workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleText,
+}
+
 /// Users, workspaces and sessions. Implemented once for both backends by
 /// [`crate::impl_accounts`].
 pub trait Accounts {
@@ -205,6 +230,40 @@ pub trait Accounts {
         &self,
         user_id: &str,
         id: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// A workspace's members, by name.
+    fn members(
+        &self,
+        workspace_id: &str,
+    ) -> impl Future<Output = Result<Vec<Member>, DbError>> + Send;
+
+    fn create_link(&self, link: &AccountLink) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// A link of `kind` that is unused and unexpired at `now_ms`.
+    fn link(
+        &self,
+        token_hash: &[u8],
+        kind: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<AccountLink>, DbError>> + Send;
+
+    /// Uses an invitation: the new user joins its workspace with its role,
+    /// in one transaction; `NotFound` if the link is used or expired.
+    fn accept_invite(
+        &self,
+        token_hash: &[u8],
+        user: &User,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Uses a reset link: the account gets the new password and every one
+    /// of its sessions ends; `NotFound` if the link is used or expired.
+    fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        now_ms: i64,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// The token's user, in the token's workspace with their role there now,

@@ -223,6 +223,144 @@ macro_rules! impl_accounts {
                 $crate::DbError::expect_one(done.rows_affected())
             }
 
+            async fn members(&self, workspace_id: &str) -> Result<Vec<$crate::Member>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT u.id AS user_id, u.name, u.email, m.role FROM memberships m \
+                     JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY u.name, u.email",
+                )
+                .bind(workspace_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn create_link(&self, link: &$crate::AccountLink) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO account_links (token_hash, kind, email, workspace_id, role, created_by, \
+                     created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&link.token_hash)
+                .bind(&link.kind)
+                .bind(&link.email)
+                .bind(&link.workspace_id)
+                .bind(&link.role)
+                .bind(&link.created_by)
+                .bind(link.created_at_ms)
+                .bind(link.expires_at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::DbError::missing_parent)?;
+                Ok(())
+            }
+
+            async fn link(
+                &self,
+                token_hash: &[u8],
+                kind: &str,
+                now_ms: i64,
+            ) -> Result<Option<$crate::AccountLink>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT token_hash, kind, email, workspace_id, role, created_by, created_at_ms, \
+                     expires_at_ms FROM account_links WHERE token_hash = $1 AND kind = $2 \
+                     AND used_at_ms IS NULL AND expires_at_ms > $3",
+                )
+                .bind(token_hash)
+                .bind(kind)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn accept_invite(
+                &self,
+                token_hash: &[u8],
+                user: &$crate::User,
+                now_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                let written: Result<(), $crate::DbError> = async {
+                    let claimed: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                        "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'invite' \
+                         AND used_at_ms IS NULL AND expires_at_ms > $2 RETURNING workspace_id, role",
+                    )
+                    .bind(token_hash)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((Some(workspace_id), Some(role))) = claimed else {
+                        return Err($crate::DbError::NotFound);
+                    };
+                    sqlx::query(
+                        "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&user.id)
+                    .bind(&user.email)
+                    .bind(&user.name)
+                    .bind(&user.password_hash)
+                    .bind(user.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => {
+                            $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
+                        }
+                        _ => $crate::DbError::Other(e),
+                    })?;
+                    sqlx::query(
+                        "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&workspace_id)
+                    .bind(&user.id)
+                    .bind(&role)
+                    .bind(user.created_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                .await;
+                match written {
+                    Ok(()) => tx.commit().await?,
+                    Err(e) => {
+                        tx.rollback().await?;
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            }
+
+            async fn reset_password(
+                &self,
+                token_hash: &[u8],
+                password_hash: &str,
+                now_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                let email: Option<String> = sqlx::query_scalar(
+                    "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'reset' \
+                     AND used_at_ms IS NULL AND expires_at_ms > $2 RETURNING email",
+                )
+                .bind(token_hash)
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(email) = email else {
+                    tx.rollback().await?;
+                    return Err($crate::DbError::NotFound);
+                };
+                sqlx::query("UPDATE users SET password_hash = $2 WHERE email = $1")
+                    .bind(&email)
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = $1)")
+                    .bind(&email)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn api_token_user(
                 &self,
                 token_hash: &[u8],

@@ -7,6 +7,7 @@ pub mod accounts;
 mod alerts;
 pub mod dashboard;
 pub mod layout;
+mod links;
 mod outputs;
 mod pages;
 mod sources;
@@ -91,7 +92,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         "first_cycle.html",
         include_str!("../../web/templates/first_cycle.html"),
     ),
+    ("join.html", include_str!("../../web/templates/join.html")),
     ("login.html", include_str!("../../web/templates/login.html")),
+    (
+        "members.html",
+        include_str!("../../web/templates/members.html"),
+    ),
     (
         "output.html",
         include_str!("../../web/templates/output.html"),
@@ -120,6 +126,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "servers.html",
         include_str!("../../web/templates/servers.html"),
     ),
+    ("reset.html", include_str!("../../web/templates/reset.html")),
     ("setup.html", include_str!("../../web/templates/setup.html")),
     (
         "source.html",
@@ -232,6 +239,14 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         .route("/servers/sparklines", get(pages::sparklines::<D>))
         .route("/alerts", get(alerts::page::<D>))
         .route("/account", get(account::show::<D>))
+        .route("/members", get(links::members::<D>))
+        .route("/members/invite", post(links::invite::<D>))
+        .route("/join", get(links::join_form::<D>).post(links::join::<D>))
+        .route(
+            "/reset",
+            get(links::reset_form::<D>).post(links::ask_reset::<D>),
+        )
+        .route("/reset/password", post(links::reset::<D>))
         .route("/account/password", post(account::change_password::<D>))
         .route("/account/tokens", post(account::create_token::<D>))
         .route(

@@ -117,7 +117,7 @@ pub(super) async fn setup<D: Database>(
 }
 
 /// A new session's cookie, and on to the servers.
-async fn signed_in<D: Database>(state: &AppState<D>, user_id: &str) -> Response {
+pub(super) async fn signed_in<D: Database>(state: &AppState<D>, user_id: &str) -> Response {
     match accounts::start_session(&state.db, user_id).await {
         Ok(token) => (
             [(SET_COOKIE, state.web.session_cookie(&token))],
@@ -144,15 +144,28 @@ fn login_page<D: Database>(state: &AppState<D>, email: &str, error: Option<&str>
     )
 }
 
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginQuery {
+    /// Back from a password reset.
+    #[serde(default)]
+    reset: Option<String>,
+}
+
 pub(super) async fn login_form<D: Database>(
     State(state): State<AppState<D>>,
     headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
 ) -> Response {
     if current_user(&state, &headers).await.is_some() {
         return Redirect::to("/servers").into_response();
     }
     match state.db.set_up().await {
         Ok(false) => Redirect::to("/setup").into_response(),
+        Ok(true) if query.reset.is_some() => state.web.render(
+            "login.html",
+            None,
+            minijinja::context! { email => "", reset => true },
+        ),
         Ok(true) => login_page(&state, "", None),
         Err(e) => failed("reading the setup state", e),
     }

@@ -1,0 +1,442 @@
+//! Links sent by email. Members: owners and admins invite people into the
+//! workspace with a role; the invitee follows the link, picks a name and
+//! a password, and is signed in. Reset: anyone asks for a link to their
+//! address (the answer never tells whether an account exists), follows it
+//! and sets a new password, which ends every session of that account.
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use readout_notify::channel::Email;
+use readout_storage::{AccountLink, Database, DbError, Role, SessionUser, User};
+use serde::Deserialize;
+
+use super::accounts::{self, MIN_PASSWORD, Signup};
+use super::pages::{failed, forbidden, not_allowed, signed_in};
+use super::{ClientAddr, Viewer, csrf_ok, same_origin};
+use crate::keys;
+use crate::state::AppState;
+
+const INVITE_DAYS: i64 = 7;
+const RESET_MINUTES: i64 = 60;
+
+/// A new link's token (for the URL) and its stored row.
+fn new_link(
+    kind: &str,
+    email: &str,
+    workspace: Option<(&str, Role)>,
+    by: Option<&str>,
+    lasts_ms: i64,
+) -> anyhow::Result<(String, AccountLink)> {
+    let token = keys::new_secret("rl_")?;
+    let now = crate::now_ms();
+    let link = AccountLink {
+        token_hash: keys::hash_secret(&token),
+        kind: kind.to_owned(),
+        email: email.to_owned(),
+        workspace_id: workspace.map(|(w, _)| w.to_owned()),
+        role: workspace.map(|(_, r)| r.as_str().to_owned()),
+        created_by: by.map(str::to_owned),
+        created_at_ms: now,
+        expires_at_ms: now + lasts_ms,
+    };
+    Ok((token, link))
+}
+
+/// Sends a plain-text email, if the server has an SMTP relay; whether it did.
+async fn mail<D: Database>(state: &AppState<D>, to: &str, subject: &str, body: String) -> bool {
+    let Some(mailer) = &state.delivery.mailer else {
+        return false;
+    };
+    let email = Email {
+        to: vec![to.to_owned()],
+        subject: subject.to_owned(),
+        body,
+        html: false,
+    };
+    let key = keys::new_id("mail_").unwrap_or_default();
+    match mailer.send(&email, &key).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e.message, "an account email was not sent");
+            false
+        }
+    }
+}
+
+fn is_admin(user: &SessionUser) -> bool {
+    user.role.0 <= Role::Admin
+}
+
+#[derive(Debug, Default)]
+struct Said {
+    invited: Option<(String, String, bool)>,
+    error: Option<String>,
+}
+
+async fn members_page<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    said: Said,
+) -> Response {
+    let members = match state.db.members(&user.workspace_id).await {
+        Ok(members) => members,
+        Err(e) => return failed("listing members", e),
+    };
+    let status = if said.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (invited, link, mailed) = said.invited.unwrap_or_default();
+    let mut response = state.web.render(
+        "members.html",
+        Some(user),
+        minijinja::context! {
+            page => "members", members => minijinja::value::Serde(&members), admin => is_admin(user),
+            invited => invited, link => link, mailed => mailed, error => said.error,
+            mail_ready => state.delivery.mailer.is_some(),
+        },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+pub(super) async fn members<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+) -> Response {
+    members_page(&state, &user, Said::default()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub(super) async fn invite<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    if !is_admin(&user) {
+        return not_allowed();
+    }
+    let refuse = |why: String| {
+        members_page(
+            &state,
+            &user,
+            Said {
+                error: Some(why),
+                ..Said::default()
+            },
+        )
+    };
+    let email = form.email.trim().to_lowercase();
+    let check = Signup {
+        email: &email,
+        name: "invitee",
+        password: "a long enough password",
+    };
+    if let Err(why) = accounts::check_signup(&check) {
+        return refuse(format!("Not invited: {why}.")).await;
+    }
+    let role: Role = match form.role.parse() {
+        Ok(Role::Owner) | Err(_) => {
+            return refuse("Pick a role: admin, editor or viewer.".into()).await;
+        }
+        Ok(role) => role,
+    };
+    match state.db.user_by_email(&email).await {
+        Ok(Some(_)) => return refuse(format!("{email} has an account already.")).await,
+        Ok(None) => {}
+        Err(e) => return failed("looking up a user", e),
+    }
+    let made = new_link(
+        "invite",
+        &email,
+        Some((&user.workspace_id, role)),
+        Some(&user.user_id),
+        INVITE_DAYS * 86_400_000,
+    );
+    let (token, link) = match made {
+        Ok(both) => both,
+        Err(e) => return failed("making an invitation", e),
+    };
+    if let Err(e) = state.db.create_link(&link).await {
+        return failed("saving an invitation", e);
+    }
+    let url = format!("{}/join?token={token}", state.settings.public_url);
+    let body = format!(
+        "{} invites you to the workspace \"{}\" on Readout, as {}.\n\nFollow this link within {INVITE_DAYS} days to make your account:\n{url}\n",
+        user.name,
+        user.workspace_name,
+        role.as_str()
+    );
+    let subject = format!("Join {} on Readout", user.workspace_name);
+    let mailed = mail(&state, &email, &subject, body).await;
+    members_page(
+        &state,
+        &user,
+        Said {
+            invited: Some((email, url, mailed)),
+            ..Said::default()
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn link_gone() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "This link has been used or has expired: ask for a new one.",
+    )
+        .into_response()
+}
+
+fn join_page<D: Database>(
+    state: &AppState<D>,
+    token: &str,
+    link: &AccountLink,
+    error: Option<&str>,
+) -> Response {
+    let mut response = state.web.render(
+        "join.html",
+        None,
+        minijinja::context! {
+            token => token, email => link.email.as_str(), role => link.role.as_deref(),
+            error => error, min_password => MIN_PASSWORD,
+        },
+    );
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+pub(super) async fn join_form<D: Database>(
+    State(state): State<AppState<D>>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match state
+        .db
+        .link(&keys::hash_secret(&q.token), "invite", crate::now_ms())
+        .await
+    {
+        Ok(Some(link)) => join_page(&state, &q.token, &link, None),
+        Ok(None) => link_gone(),
+        Err(e) => failed("reading an invitation", e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct JoinForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) async fn join<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+    Form(form): Form<JoinForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    let hash = keys::hash_secret(&form.token);
+    let link = match state.db.link(&hash, "invite", crate::now_ms()).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return link_gone(),
+        Err(e) => return failed("reading an invitation", e),
+    };
+    let signup = Signup {
+        email: &link.email,
+        name: &form.name,
+        password: &form.password,
+    };
+    let (email, name) = match accounts::check_signup(&signup) {
+        Ok(both) => both,
+        Err(why) => {
+            return join_page(
+                &state,
+                &form.token,
+                &link,
+                Some(&format!("Not yet: {why}.")),
+            );
+        }
+    };
+    let password = form.password.clone();
+    let hashed = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await;
+    let password_hash = match hashed {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(e)) => return failed("hashing a password", e),
+        Err(e) => return failed("hashing a password", e),
+    };
+    let user = match keys::new_id("u_") {
+        Ok(id) => User {
+            id,
+            email,
+            name,
+            password_hash,
+            created_at_ms: crate::now_ms(),
+        },
+        Err(e) => return failed("making a user id", e),
+    };
+    match state.db.accept_invite(&hash, &user, crate::now_ms()).await {
+        Ok(()) => signed_in(&state, &user.id).await,
+        Err(DbError::NotFound) => link_gone(),
+        Err(DbError::Conflict(why)) => join_page(&state, &form.token, &link, Some(&why)),
+        Err(e) => failed("accepting an invitation", e),
+    }
+}
+
+fn reset_page<D: Database>(
+    state: &AppState<D>,
+    ctx: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let mut response = state.web.render("reset.html", None, ctx);
+    *response.status_mut() = status;
+    response
+}
+
+/// `/reset`: the form asking for a link, or with `?token=` the new password's.
+pub(super) async fn reset_form<D: Database>(
+    State(state): State<AppState<D>>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    if q.token.is_empty() {
+        return reset_page(&state, minijinja::context! {}, StatusCode::OK);
+    }
+    match state
+        .db
+        .link(&keys::hash_secret(&q.token), "reset", crate::now_ms())
+        .await
+    {
+        Ok(Some(link)) => reset_page(
+            &state,
+            minijinja::context! { token => q.token.as_str(), email => link.email.as_str(), min_password => MIN_PASSWORD },
+            StatusCode::OK,
+        ),
+        Ok(None) => link_gone(),
+        Err(e) => failed("reading a reset link", e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ResetAsk {
+    #[serde(default)]
+    email: String,
+}
+
+pub(super) async fn ask_reset<D: Database>(
+    State(state): State<AppState<D>>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<ResetAsk>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    // Each request counts against the address like a failed login: no
+    // flooding someone's inbox from here.
+    let address = format!("reset:{}", addr.map(|a| a.to_string()).unwrap_or_default());
+    if state.web.limiter.blocked(&[address.as_str()]) {
+        let ctx = minijinja::context! { error => "Too many requests: wait 15 minutes." };
+        return reset_page(&state, ctx, StatusCode::TOO_MANY_REQUESTS);
+    }
+    state.web.limiter.failed(&[address.as_str()]);
+    let email = form.email.trim().to_lowercase();
+    match state.db.user_by_email(&email).await {
+        Ok(Some(user)) => {
+            let (token, link) =
+                match new_link("reset", &user.email, None, None, RESET_MINUTES * 60_000) {
+                    Ok(both) => both,
+                    Err(e) => return failed("making a reset link", e),
+                };
+            if let Err(e) = state.db.create_link(&link).await {
+                return failed("saving a reset link", e);
+            }
+            let url = format!("{}/reset?token={token}", state.settings.public_url);
+            let body = format!(
+                "Someone asked to reset the Readout password of {}.\n\nIf it was you, follow this link within {RESET_MINUTES} minutes to pick a new one:\n{url}\n\nIf not, ignore this email: nothing changes.\n",
+                user.email
+            );
+            if !mail(&state, &user.email, "Reset your Readout password", body).await {
+                tracing::warn!(
+                    "a password reset was asked, but no email could be sent: set alerts.smtp_url"
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return failed("looking up a user", e),
+    }
+    let ctx = minijinja::context! { asked => email };
+    reset_page(&state, ctx, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) async fn reset<D: Database>(
+    State(state): State<AppState<D>>,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    let hash = keys::hash_secret(&form.token);
+    let link = match state.db.link(&hash, "reset", crate::now_ms()).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return link_gone(),
+        Err(e) => return failed("reading a reset link", e),
+    };
+    if let Err(why) = accounts::check_password(&form.password) {
+        let ctx = minijinja::context! {
+            token => form.token.as_str(), email => link.email.as_str(), min_password => MIN_PASSWORD,
+            error => format!("Not changed: {why}."),
+        };
+        return reset_page(&state, ctx, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let password = form.password.clone();
+    let hashed = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await;
+    let password_hash = match hashed {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(e)) => return failed("hashing a password", e),
+        Err(e) => return failed("hashing a password", e),
+    };
+    match state
+        .db
+        .reset_password(&hash, &password_hash, crate::now_ms())
+        .await
+    {
+        Ok(()) => Redirect::to("/login?reset=1").into_response(),
+        Err(DbError::NotFound) => link_gone(),
+        Err(e) => failed("resetting a password", e),
+    }
+}
