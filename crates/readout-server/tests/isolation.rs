@@ -26,28 +26,12 @@ struct Session {
 
 /// `POST /login`; the status and the session cookie, if one was set.
 fn post_login(server: &Server, email: &str, password: &str) -> (u16, Option<String>) {
-    let base = server.url();
-    let answer = support::http()
-        .post(format!("{base}/login").as_str())
-        .header("origin", base.as_str())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .config()
-        .max_redirects(0)
-        .build()
-        .send(form_body(&[("email", email), ("password", password)]))
-        .expect("POST /login");
-    let cookie = answer
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("readout_session="))
-        })
-        .map(str::to_owned);
-    (answer.status().as_u16(), cookie)
+    let (status, cookie, _) = post_plain(
+        server,
+        "/login",
+        &[("email", email), ("password", password)],
+    );
+    (status, cookie)
 }
 
 fn form_body(pairs: &[(&str, &str)]) -> String {

@@ -4,6 +4,60 @@
 #[macro_export]
 macro_rules! impl_accounts {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Commits what was written, or rolls it back at once: on SQLite
+            /// a dropped transaction keeps the write lock until its
+            /// connection is next used.
+            async fn finish(
+                tx: $crate::sqlx::Transaction<'static, $db>,
+                written: Result<(), $crate::DbError>,
+            ) -> Result<(), $crate::DbError> {
+                match written {
+                    Ok(()) => Ok(tx.commit().await?),
+                    Err(e) => {
+                        tx.rollback().await?;
+                        Err(e)
+                    }
+                }
+            }
+
+            /// A new user and their membership, in the caller's transaction.
+            async fn insert_member(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                user: &$crate::User,
+                workspace_id: &str,
+                role: &str,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&user.id)
+                .bind(&user.email)
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(user.created_at_ms)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
+                    }
+                    _ => $crate::DbError::Other(e),
+                })?;
+                sqlx::query(
+                    "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(workspace_id)
+                .bind(&user.id)
+                .bind(role)
+                .bind(user.created_at_ms)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
         impl $crate::Accounts for $store {
             async fn set_up(&self) -> Result<bool, $crate::DbError> {
                 let done: Option<i64> = $crate::sqlx::query_scalar("SELECT done_at_ms FROM setup WHERE id = 1")
@@ -20,8 +74,7 @@ macro_rules! impl_accounts {
                 use $crate::sqlx;
                 let mut tx = self.pool.begin().await?;
                 // An expected refusal (the owner exists, the address is
-                // taken) rolls back at once: on SQLite a dropped transaction
-                // keeps the write lock until its connection is next used.
+                // taken) rolls back at once (see `finish`).
                 let written: Result<(), $crate::DbError> = async {
                     let (workspace_id, role) = match joining {
                         $crate::Joining::FirstOwner { workspace_id, workspace_name } => {
@@ -69,42 +122,10 @@ macro_rules! impl_accounts {
                             (first, *role)
                         }
                     };
-                    sqlx::query(
-                        "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&user.id)
-                    .bind(&user.email)
-                    .bind(&user.name)
-                    .bind(&user.password_hash)
-                    .bind(user.created_at_ms)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => {
-                            $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
-                        }
-                        _ => $crate::DbError::Other(e),
-                    })?;
-                    sqlx::query(
-                        "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(&workspace_id)
-                    .bind(&user.id)
-                    .bind(role.as_str())
-                    .bind(user.created_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                    Ok(())
+                    Self::insert_member(&mut tx, user, &workspace_id, role.as_str()).await
                 }
                 .await;
-                match written {
-                    Ok(()) => tx.commit().await?,
-                    Err(e) => {
-                        tx.rollback().await?;
-                        return Err(e);
-                    }
-                }
-                Ok(())
+                Self::finish(tx, written).await
             }
 
             async fn user_by_email(&self, email: &str) -> Result<Option<$crate::User>, $crate::DbError> {
@@ -290,42 +311,10 @@ macro_rules! impl_accounts {
                     let Some((Some(workspace_id), Some(role))) = claimed else {
                         return Err($crate::DbError::NotFound);
                     };
-                    sqlx::query(
-                        "INSERT INTO users (id, email, name, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&user.id)
-                    .bind(&user.email)
-                    .bind(&user.name)
-                    .bind(&user.password_hash)
-                    .bind(user.created_at_ms)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => {
-                            $crate::DbError::Conflict(format!("an account for {} exists already", user.email))
-                        }
-                        _ => $crate::DbError::Other(e),
-                    })?;
-                    sqlx::query(
-                        "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(&workspace_id)
-                    .bind(&user.id)
-                    .bind(&role)
-                    .bind(user.created_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                    Ok(())
+                    Self::insert_member(&mut tx, user, &workspace_id, &role).await
                 }
                 .await;
-                match written {
-                    Ok(()) => tx.commit().await?,
-                    Err(e) => {
-                        tx.rollback().await?;
-                        return Err(e);
-                    }
-                }
-                Ok(())
+                Self::finish(tx, written).await
             }
 
             async fn reset_password(

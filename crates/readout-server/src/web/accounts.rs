@@ -82,11 +82,8 @@ pub async fn add_user<D: Database>(
     joining: Joining,
 ) -> Result<User, AddUserError> {
     let (email, name) = check_signup(signup).map_err(AddUserError::Invalid)?;
-    // argon2 takes tens of milliseconds of CPU: off the async threads.
-    let password = signup.password.to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let password_hash = hash_off_thread(signup.password)
         .await
-        .map_err(|e| AddUserError::Other(e.into()))?
         .map_err(AddUserError::Other)?;
     let user = User {
         id: keys::new_id("u_").map_err(AddUserError::Other)?,
@@ -100,6 +97,13 @@ pub async fn add_user<D: Database>(
         other => AddUserError::Other(other.into()),
     })?;
     Ok(user)
+}
+
+/// Hashes a new password; argon2 takes tens of milliseconds of CPU, so off
+/// the async threads.
+pub async fn hash_off_thread(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
 }
 
 /// The first workspace's joining for an owner.

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, RawPathParams, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use readout_storage::{Database, DbError, Host, SeriesInfo, SessionUser};
@@ -28,6 +29,34 @@ pub(super) async fn host_in<D: Database>(
         }
         Ok(_) | Err(DbError::NotFound) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// A page's server: the path's `{id}`, in the signed-in user's workspace
+/// (another workspace's looks the same as a missing one).
+#[derive(Debug)]
+pub(super) struct WorkspaceHost {
+    pub user: SessionUser,
+    pub host: Host,
+}
+
+impl<D: Database> FromRequestParts<AppState<D>> for WorkspaceHost {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<D>) -> Result<Self, Response> {
+        let Viewer(user) = Viewer::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let id = params
+            .iter()
+            .find_map(|(key, value)| (key == "id").then_some(value))
+            .unwrap_or_default();
+        match host_in(state, &user, id).await {
+            Ok(Some(host)) => Ok(Self { user, host }),
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(failed("reading a host", e)),
+        }
     }
 }
 
@@ -105,25 +134,20 @@ struct PageData<'a> {
 
 pub(super) async fn server<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path(id): Path<String>,
+    WorkspaceHost { user, host }: WorkspaceHost,
 ) -> Response {
-    let host = match host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
+    let id = host.id.as_str();
     let (hosts, variables, incidents) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
-        state.db.series_list(&id),
-        state.db.incidents(true, Some(&id), 1000)
+        state.db.series_list(id),
+        state.db.incidents(true, Some(id), 1000)
     ) {
         Ok(all) => all,
         Err(e) => return failed("reading a dashboard", e),
     };
     let (desktop, mobile) = match tokio::try_join!(
-        layout_in_force(&state.db, &id, Device::Desktop, &variables),
-        layout_in_force(&state.db, &id, Device::Mobile, &variables)
+        layout_in_force(&state.db, id, Device::Desktop, &variables),
+        layout_in_force(&state.db, id, Device::Mobile, &variables)
     ) {
         Ok(both) => both,
         Err(e) => return failed("reading a layout", e),
@@ -165,20 +189,14 @@ pub(super) async fn server<D: Database>(
 /// it in with `textContent`, and refreshes it every minute.
 pub(super) async fn text<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path(id): Path<String>,
+    WorkspaceHost { host, .. }: WorkspaceHost,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match host_in(&state, &user, &id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    }
     let text = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "t")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let variables = match state.db.series_list(&id).await {
+    let variables = match state.db.series_list(&host.id).await {
         Ok(v) => v,
         Err(e) => return failed("reading values", e),
     };

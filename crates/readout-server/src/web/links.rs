@@ -284,11 +284,8 @@ pub(super) async fn join<D: Database>(
             );
         }
     };
-    let password = form.password.clone();
-    let hashed = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await;
-    let password_hash = match hashed {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(e)) => return failed("hashing a password", e),
+    let password_hash = match accounts::hash_off_thread(&form.password).await {
+        Ok(hash) => hash,
         Err(e) => return failed("hashing a password", e),
     };
     let user = match keys::new_id("u_") {
@@ -423,11 +420,8 @@ pub(super) async fn reset<D: Database>(
         };
         return reset_page(&state, ctx, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let password = form.password.clone();
-    let hashed = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await;
-    let password_hash = match hashed {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(e)) => return failed("hashing a password", e),
+    let password_hash = match accounts::hash_off_thread(&form.password).await {
+        Ok(hash) => hash,
         Err(e) => return failed("hashing a password", e),
     };
     match state

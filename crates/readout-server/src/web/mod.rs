@@ -106,6 +106,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "outputs.html",
         include_str!("../../web/templates/outputs.html"),
     ),
+    ("reset.html", include_str!("../../web/templates/reset.html")),
     (
         "server.html",
         include_str!("../../web/templates/server.html"),
@@ -126,7 +127,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         "servers.html",
         include_str!("../../web/templates/servers.html"),
     ),
-    ("reset.html", include_str!("../../web/templates/reset.html")),
     ("setup.html", include_str!("../../web/templates/setup.html")),
     (
         "source.html",

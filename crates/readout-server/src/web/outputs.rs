@@ -7,8 +7,7 @@ use axum::response::Response;
 use readout_storage::{Database, DbError, RunOutcome};
 use serde::{Deserialize, Serialize};
 
-use super::Viewer;
-use super::dashboard::{host_in, not_found};
+use super::dashboard::{WorkspaceHost, not_found};
 use super::pages::failed;
 use crate::routes::variables::command_line;
 use crate::state::AppState;
@@ -48,15 +47,9 @@ struct OutputRow {
 
 pub(super) async fn list<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path(id): Path<String>,
+    WorkspaceHost { user, host }: WorkspaceHost,
 ) -> Response {
-    let host = match host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
-    let outputs = match state.db.latest_outputs(&id).await {
+    let outputs = match state.db.latest_outputs(&host.id).await {
         Ok(outputs) => outputs,
         Err(e) => return failed("reading outputs", e),
     };
@@ -100,18 +93,14 @@ const HISTORY_CYCLES: u32 = 100;
 
 pub(super) async fn one<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path((id, name)): Path<(String, String)>,
+    WorkspaceHost { user, host }: WorkspaceHost,
+    Path((_, name)): Path<(String, String)>,
     Query(query): Query<OutputQuery>,
 ) -> Response {
-    let host = match host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
+    let id = host.id.as_str();
     let (output, cycles) = match tokio::try_join!(
-        state.db.output(&id, &name, query.cycle.as_deref()),
-        state.db.recent_cycles(&id, HISTORY_CYCLES)
+        state.db.output(id, &name, query.cycle.as_deref()),
+        state.db.recent_cycles(id, HISTORY_CYCLES)
     ) {
         Ok(both) => both,
         Err(DbError::NotFound) => return not_found(),

@@ -471,14 +471,8 @@ pub(super) async fn add_server<D: Database>(
 /// The add-server page polls this until the host's first cycle arrives.
 pub(super) async fn first_cycle<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    super::dashboard::WorkspaceHost { user, host }: super::dashboard::WorkspaceHost,
 ) -> Response {
-    let host = match super::dashboard::host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return super::dashboard::not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
     state.web.render(
         "first_cycle.html",
         Some(&user),

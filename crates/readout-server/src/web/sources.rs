@@ -10,8 +10,7 @@ use readout_notify::context::{unit_of, value_text};
 use readout_storage::{DataSource, Database, DbError, ParserConfig, SeriesInfo};
 use serde::Serialize;
 
-use super::Viewer;
-use super::dashboard::{host_in, not_found};
+use super::dashboard::{WorkspaceHost, not_found};
 use super::outputs::when;
 use super::pages::failed;
 use crate::state::AppState;
@@ -42,16 +41,11 @@ struct CommandRow {
 
 pub(super) async fn list<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path(id): Path<String>,
+    WorkspaceHost { user, host }: WorkspaceHost,
 ) -> Response {
-    let host = match host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
+    let id = host.id.as_str();
     let (sources, variables) =
-        match tokio::try_join!(state.db.data_sources(&id), state.db.series_list(&id)) {
+        match tokio::try_join!(state.db.data_sources(id), state.db.series_list(id)) {
             Ok(both) => both,
             Err(e) => return failed("reading data sources", e),
         };
@@ -117,17 +111,13 @@ struct EditorData<'a> {
 
 pub(super) async fn editor<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    Path((id, name)): Path<(String, String)>,
+    WorkspaceHost { user, host }: WorkspaceHost,
+    Path((_, name)): Path<(String, String)>,
 ) -> Response {
-    let host = match host_in(&state, &user, &id).await {
-        Ok(Some(host)) => host,
-        Ok(None) => return not_found(),
-        Err(e) => return failed("reading a host", e),
-    };
+    let id = host.id.as_str();
     let command = host.allowlist.0.entries.iter().find(|e| e.name == name);
     let (sources, variables) =
-        match tokio::try_join!(state.db.data_sources(&id), state.db.series_list(&id)) {
+        match tokio::try_join!(state.db.data_sources(id), state.db.series_list(id)) {
             Ok(both) => both,
             Err(e) => return failed("reading data sources", e),
         };
@@ -135,7 +125,7 @@ pub(super) async fn editor<D: Database>(
     if command.is_none() && source.is_none() {
         return not_found();
     }
-    let output = match state.db.output(&id, &name, None).await {
+    let output = match state.db.output(id, &name, None).await {
         Ok(output) => Some(output),
         Err(DbError::NotFound) => None,
         Err(e) => return failed("reading an output", e),
