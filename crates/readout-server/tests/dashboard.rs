@@ -861,6 +861,17 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
     browser.click("#open button[type=submit]").await;
     let acknowledged = browser.text("#open tbody tr").await;
     assert!(acknowledged.contains("Owner, "), "{acknowledged}");
+    // Its page tells its history.
+    browser.click("#open a[href^='/alerts/incidents/']").await;
+    let history = browser.text("#events tbody").await;
+    assert!(history.contains("OK WARNING 150"), "{history}");
+    assert!(
+        browser
+            .text(".facts")
+            .await
+            .contains("acknowledged by Owner")
+    );
+    browser.click("a[href='/alerts']").await;
     // Send test: queued, then delivered to the receiver.
     browser.click("#channels button[type=submit]").await;
     assert!(browser.text(".saved").await.contains("ops hook"));

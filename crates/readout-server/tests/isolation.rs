@@ -321,6 +321,12 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         ),
     ];
     walk.push((
+        "/alerts/incidents/{iid}",
+        "GET",
+        format!("/alerts/incidents/{incident}"),
+        None,
+    ));
+    walk.push((
         "/account/tokens/{tid}/revoke",
         "POST",
         format!("/account/tokens/{token_id}/revoke"),

@@ -159,6 +159,42 @@ pub(super) async fn page<D: Database>(
     )
 }
 
+/// One incident of the workspace with its history of counted changes.
+pub(super) async fn incident<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    Path(iid): Path<i64>,
+) -> Response {
+    let (incident, events) = match state.db.incident(iid).await {
+        Ok(found) => found,
+        Err(DbError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed("reading an incident", e),
+    };
+    match super::dashboard::host_in(&state, &user, &incident.host_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed("reading a host", e),
+    }
+    let unit = unit_of(&incident.variable);
+    let events: Vec<_> = events
+        .iter()
+        .map(|e| {
+            minijinja::context! {
+                at => when(e.at_ms), from => e.from_state.as_str(), to => e.to_state.as_str(),
+                value => e.value.map(|v| value_text(Some(v), unit)),
+            }
+        })
+        .collect();
+    state.web.render(
+        "incident.html",
+        Some(&user),
+        minijinja::context! {
+            page => "alerts", incident => minijinja::value::Serde(&incident_row(&incident)),
+            events => events, can_edit => user.role.0.can_edit(),
+        },
+    )
+}
+
 /// Acknowledges an open incident of the workspace, as the signed-in user.
 pub(super) async fn acknowledge<D: Database>(
     State(state): State<AppState<D>>,

@@ -92,6 +92,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "first_cycle.html",
         include_str!("../../web/templates/first_cycle.html"),
     ),
+    (
+        "incident.html",
+        include_str!("../../web/templates/incident.html"),
+    ),
     ("join.html", include_str!("../../web/templates/join.html")),
     ("login.html", include_str!("../../web/templates/login.html")),
     (
@@ -253,6 +257,7 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             "/account/tokens/{tid}/revoke",
             post(account::revoke_token::<D>),
         )
+        .route("/alerts/incidents/{iid}", get(alerts::incident::<D>))
         .route(
             "/alerts/incidents/{iid}/acknowledge",
             post(alerts::acknowledge::<D>),
