@@ -971,3 +971,39 @@ async fn the_servers_list_filters_by_status_and_text_and_draws_load_sparklines()
     browser.screenshot("servers").await;
     browser.close().await;
 }
+
+/// The README's path: `readout demo`, open the address, make the owner
+/// account, and this machine's dashboard charts it.
+#[tokio::test]
+async fn a_newcomer_goes_from_readout_demo_to_this_machines_charts() {
+    let started = std::time::Instant::now();
+    let demo = support::Demo::start();
+    let browser = Browser::start().await;
+    browser.client.goto(&demo.url).await.expect("open");
+    assert_eq!(browser.path().await, "/setup");
+    browser.fill("name", "Newcomer").await;
+    browser.fill("email", "new@example.org").await;
+    browser.fill("password", PASSWORD).await;
+    browser.fill("workspace", "Home").await;
+    browser.click("main button[type=submit]").await;
+    assert_eq!(browser.path().await, "/servers");
+    // The demo's agent reports this machine; the list says so once it has.
+    browser
+        .until(
+            "this machine online",
+            "const s = document.querySelector('tr[data-host] .status'); return s && s.textContent === 'online' ? true : (location.reload(), false);",
+        )
+        .await;
+    browser.click("tr[data-host] .name a").await;
+    let charts = chart_points(&browser).await;
+    let titles: Vec<&str> = charts.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(
+        titles.contains(&"Memory") && titles.contains(&"Disks used"),
+        "{titles:?}"
+    );
+    assert!(charts.iter().all(|(_, n)| *n > 0), "{charts:?}");
+    // Not a timed test: the figure is for the README's claim, printed.
+    eprintln!("from `readout demo` to charts: {:?}", started.elapsed());
+    browser.close().await;
+    assert!(demo.stop(), "the demo ends cleanly");
+}

@@ -3,38 +3,15 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 #[test]
 fn readout_demo_shows_this_machine_within_a_minute() {
-    let _ = support::agent_binary(); // the demo runs the agent beside `readout`
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut demo = Command::new(support::server_binary())
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .env("READOUT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start readout demo");
-    let stdout = demo.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading to the end, as a terminal would.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Readout is running at ") {
-                let _ = tx.send(rest.trim().to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the demo prints its URL");
-    let token = std::fs::read_to_string(data.path().join("admin-token")).expect("admin token");
+    let demo = support::Demo::start();
+    let url = demo.url.clone();
+    let token = std::fs::read_to_string(demo.data.path().join("admin-token")).expect("admin token");
     let get = |path: &str| -> Option<Value> {
         let mut response = support::http()
             .get(format!("{url}/api/v1{path}").as_str())
@@ -65,12 +42,7 @@ fn readout_demo_shows_this_machine_within_a_minute() {
         })
     });
     // SIGTERM, as a service manager would: the demo stops its agent too.
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(demo.id().to_string())
-        .status();
-    let status = demo.wait().expect("demo exits");
-    assert!(status.success(), "demo ended with {status:?}");
+    assert!(demo.stop(), "the demo ends cleanly");
     let outputs = outputs.expect("the demo agent's first cycle arrived");
     let free = outputs
         .as_array()

@@ -117,12 +117,13 @@ impl Browser {
 
     /// Waits until `script` returns something other than null or false.
     pub async fn until(&self, what: &str, script: &str) -> serde_json::Value {
-        let value = super::wait_for_async(Duration::from_secs(15), || async {
+        // Generous: a slow machine is no failure; a failure still says what.
+        let value = super::wait_for_async(Duration::from_secs(40), || async {
             let value = self.js(script).await;
             (!value.is_null() && value != serde_json::Value::Bool(false)).then_some(value)
         })
         .await;
-        value.unwrap_or_else(|| panic!("{what}: still not so after 15 s"))
+        value.unwrap_or_else(|| panic!("{what}: still not so after 40 s"))
     }
 
     /// Presses the mouse on the centre of `css`, moves it by (dx, dy) pixels

@@ -486,3 +486,56 @@ fn run_sql(url: &str, sql: &str) {
             .expect(sql);
     });
 }
+
+/// A running `readout demo` in a temporary data directory, stopped on drop.
+pub struct Demo {
+    pub url: String,
+    pub data: tempfile::TempDir,
+    child: Child,
+}
+
+impl Demo {
+    /// Starts it and waits for the line that says where it listens.
+    pub fn start() -> Self {
+        let _ = agent_binary(); // the demo runs the agent beside `readout`
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(server_binary())
+            .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("READOUT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start readout demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Keep reading to the end, as a terminal would.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Readout is running at ") {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo prints its URL");
+        Self { url, data, child }
+    }
+
+    /// SIGTERM, as a service manager would; whether it ended cleanly.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
