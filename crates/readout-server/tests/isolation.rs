@@ -87,7 +87,13 @@ impl Session {
             .header("content-type", kind)
             .body(body.into_bytes())
             .expect("request");
-        let mut answer = support::http().run(request).expect("call");
+        // Redirects are the answer: a followed one would drop the cookie.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut answer = agent.run(request).expect("call");
         let status = answer.status().as_u16();
         (
             status,
@@ -320,6 +326,29 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
             Some(form.clone()),
         ),
     ];
+    let (status, window) = server.api(
+        "POST",
+        "/maintenance",
+        Some(&json!({"host": id, "schedule": {"kind": "once", "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z"}})),
+    );
+    assert_eq!(status, 201, "{window}");
+    let wid = window["id"].as_str().expect("window id").to_owned();
+    let window_form = format!(
+        "csrf={}&host={id}&kind=weekly&days=sun&start=02:00&end=04:00&time_zone=UTC",
+        bob.csrf
+    );
+    walk.push((
+        "/alerts/windows",
+        "POST",
+        "/alerts/windows".into(),
+        Some(("application/x-www-form-urlencoded", window_form)),
+    ));
+    walk.push((
+        "/alerts/windows/{wid}/delete",
+        "POST",
+        format!("/alerts/windows/{wid}/delete"),
+        Some(form.clone()),
+    ));
     walk.push((
         "/alerts/incidents/{iid}",
         "GET",
@@ -380,6 +409,11 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     assert!(
         !alerts.contains("web-a") && !alerts.contains("load1"),
         "Bob's alerts page"
+    );
+    assert_eq!(
+        server.api_get("/maintenance").as_array().map(Vec::len),
+        Some(1),
+        "Bob added no window and deleted none"
     );
     let (_, members) = bob.call("GET", "/members", None);
     assert!(
@@ -862,11 +896,8 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
     );
     assert_eq!(status, 303);
     // Every session of the account ended; the new password works; once.
-    let (_, page) = ada.call("GET", "/servers", None);
-    assert!(
-        page.contains("action=\"/login\""),
-        "the old session is gone: {page}"
-    );
+    let (status, _) = ada.call("GET", "/servers", None);
+    assert_eq!(status, 303, "the old session is gone: to the login");
     assert_eq!(post_login(&server, "ada@example.org", PASSWORD).0, 401);
     assert_eq!(post_login(&server, "ada@example.org", new).0, 303);
     let (status, _, _) = post_plain(
@@ -875,4 +906,78 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
         &[("token", token), ("password", "another passphrase")],
     );
     assert_eq!(status, 404);
+}
+
+#[test]
+fn maintenance_windows_are_added_and_removed_on_the_alerts_page() {
+    let server = Server::start();
+    support::succeeded(
+        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
+        "owner",
+    );
+    support::succeeded(
+        &server.user_add(
+            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
+            PASSWORD,
+        ),
+        "viewer",
+    );
+    let (id, _) = server.add_host("web-a");
+    let ada = Session::log_in(&server, "ada@example.org");
+    let add = |session: &Session, fields: &str| {
+        let body = format!("csrf={}&host={id}&{fields}", session.csrf);
+        session.call(
+            "POST",
+            "/alerts/windows",
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+    };
+    let weekly = "kind=weekly&days=sat&days=sun&start=02:00&end=04:00&time_zone=Europe%2FVilnius&comment=kernel+upgrade";
+    let vera = Session::log_in(&server, "vera@example.org");
+    assert_eq!(add(&vera, weekly).0, 403, "a viewer adds none");
+    let (status, page) = add(&ada, weekly);
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = ada.call("GET", "/alerts", None);
+    assert!(
+        // The page escapes `/` as `&#x2f;`.
+        page.contains("every sat, sun 02:00–04:00 Europe&#x2f;Vilnius")
+            && page.contains("kernel upgrade"),
+        "{page}"
+    );
+    let windows = server.api_get("/maintenance");
+    assert_eq!(windows[0]["host"], json!(id));
+    assert_eq!(windows[0]["schedule"]["days"], json!(["sat", "sun"]));
+    // A one-off window is read in its time zone.
+    add(
+        &ada,
+        "kind=once&from=2030-01-01T10:00&to=2030-01-01T12:00&time_zone=Europe%2FVilnius&variable=load1",
+    );
+    let (_, page) = ada.call("GET", "/alerts", None);
+    assert!(
+        page.contains("from 2030-01-01T08:00:00Z to 2030-01-01T10:00:00Z"),
+        "{page}"
+    );
+    // Refused with what is wrong, nothing added.
+    let (status, page) = add(&ada, "kind=once&from=2030-01-01T12:00&to=2030-01-01T10:00");
+    assert_eq!(status, 422);
+    assert!(page.contains("Window not added: the window ends"), "{page}");
+    let (status, page) = add(
+        &ada,
+        "kind=weekly&days=sun&start=02:00&end=04:00&time_zone=Mars%2FOlympus",
+    );
+    assert_eq!(status, 422);
+    assert!(page.contains("unknown time zone"), "{page}");
+    let (status, _) = add(&ada, "kind=weekly&start=02:00&end=04:00");
+    assert_eq!(status, 422, "no day");
+    assert_eq!(
+        server.api_get("/maintenance").as_array().map(Vec::len),
+        Some(2)
+    );
+    // Delete one.
+    let wid = windows[0]["id"].as_str().expect("id");
+    let (status, _) = ada.post_form(&format!("/alerts/windows/{wid}/delete"), &[]);
+    assert!(matches!(status, 200 | 303), "{status}");
+    let left = server.api_get("/maintenance");
+    assert_eq!(left.as_array().map(Vec::len), Some(1));
+    assert_ne!(left[0]["id"], json!(wid));
 }

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use readout_alerting::window::{Schedule, Window};
 use readout_notify::context::{unit_of, value_text};
 use readout_storage::{Database, DbError, Incident, NotificationRow, Role, SessionUser};
 use serde::{Deserialize, Serialize};
@@ -82,12 +83,46 @@ pub(super) async fn page<D: Database>(
     Viewer(user): Viewer,
     Query(query): Query<AlertsQuery>,
 ) -> Response {
-    let (hosts, open, recent, notifications, channels) = match tokio::try_join!(
+    render(&state, &user, query.tested.as_deref(), None).await
+}
+
+/// A maintenance window's schedule, in a few words.
+fn schedule_text(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Once { from, to } => format!("from {from} to {to}"),
+        Schedule::Weekly {
+            days,
+            start,
+            end,
+            time_zone,
+        } => {
+            let days: Vec<String> = days
+                .iter()
+                .map(|d| format!("{d:?}").to_lowercase())
+                .collect();
+            format!(
+                "every {} {}–{} {time_zone}",
+                days.join(", "),
+                start.strftime("%H:%M"),
+                end.strftime("%H:%M")
+            )
+        }
+    }
+}
+
+async fn render<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    tested: Option<&str>,
+    window_error: Option<&str>,
+) -> Response {
+    let (hosts, open, recent, notifications, channels, windows) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
         state.db.incidents(true, None, 1000),
         state.db.incidents(false, None, 300),
         state.db.notifications(None, 300),
-        state.db.channels()
+        state.db.channels(),
+        state.db.windows()
     ) {
         Ok(all) => all,
         Err(e) => return failed("reading alerts", e),
@@ -104,7 +139,7 @@ pub(super) async fn page<D: Database>(
         .take(100)
         .map(incident_row)
         .collect();
-    let admin = is_admin(&user);
+    let admin = is_admin(user);
     let channel_name = |id: &str| {
         channels
             .iter()
@@ -147,16 +182,161 @@ pub(super) async fn page<D: Database>(
     } else {
         Vec::new()
     };
-    let tested = query.tested.as_deref().map(channel_name);
-    state.web.render(
+    let tested = tested.map(channel_name);
+    // Windows of the workspace's servers; one for every server is the operator's.
+    let windows: Vec<_> = windows
+        .iter()
+        .filter_map(|w| {
+            let host = hosts.iter().find(|h| Some(&h.id) == w.window.0.host.as_ref())?;
+            Some(minijinja::context! {
+                id => w.id.as_str(), host => host.name.as_str(),
+                variable => w.window.0.variable.as_deref(), when => schedule_text(&w.window.0.schedule),
+                comment => w.window.0.comment.as_str(),
+            })
+        })
+        .collect();
+    let servers: Vec<_> = hosts
+        .iter()
+        .map(|h| minijinja::context! { id => h.id.as_str(), name => h.name.as_str() })
+        .collect();
+    let mut response = state.web.render(
         "alerts.html",
-        Some(&user),
+        Some(user),
         minijinja::context! {
             page => "alerts", open => minijinja::value::Serde(&open),
             history => minijinja::value::Serde(&history), delivery => minijinja::value::Serde(&delivery),
             channels => channels, admin => admin, can_edit => user.role.0.can_edit(), tested => tested,
+            windows => windows, servers => servers, window_error => window_error,
         },
-    )
+    );
+    if window_error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+/// A local date and time from a form (`2026-12-06T02:00`) in `time_zone`.
+fn instant(text: &str, time_zone: &str, what: &str) -> Result<jiff::Timestamp, String> {
+    let zone = jiff::tz::TimeZone::get(time_zone).map_err(|_| {
+        format!("unknown time zone {time_zone:?}; use an IANA name such as Europe/Vilnius")
+    })?;
+    let civil: jiff::civil::DateTime = text
+        .parse()
+        .map_err(|_| format!("{what}: {text:?} is not a date and time"))?;
+    zone.to_timestamp(civil).map_err(|e| format!("{what}: {e}"))
+}
+
+/// The window a maintenance form describes, or what is wrong with it.
+fn window_from(form: &[(String, String)], host: &str) -> Result<Window, String> {
+    let get = |key: &str| {
+        form.iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.trim())
+    };
+    let time_zone = match get("time_zone") {
+        "" => "UTC",
+        zone => zone,
+    };
+    let schedule = match get("kind") {
+        "once" => serde_json::json!({
+            "kind": "once",
+            "from": instant(get("from"), time_zone, "from")?,
+            "to": instant(get("to"), time_zone, "to")?,
+        }),
+        "weekly" => serde_json::json!({
+            "kind": "weekly",
+            "days": form.iter().filter(|(k, _)| k == "days").map(|(_, v)| v).collect::<Vec<_>>(),
+            "start": get("start"), "end": get("end"), "time_zone": time_zone,
+        }),
+        _ => return Err("pick once or weekly".into()),
+    };
+    let variable = Some(get("variable")).filter(|v| !v.is_empty());
+    let window: Window = serde_json::from_value(serde_json::json!({
+        "host": host, "variable": variable, "schedule": schedule, "comment": get("comment"),
+    }))
+    .map_err(|e| format!("{e}"))?;
+    window.check().map_err(|e| e.to_string())?;
+    Ok(window)
+}
+
+/// Adds a maintenance window on one of the workspace's servers.
+pub(super) async fn add_window<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    if !same_origin(&headers) || !csrf_ok(&user, csrf) {
+        return forbidden();
+    }
+    if !user.role.0.can_edit() {
+        return not_allowed();
+    }
+    let host = form
+        .iter()
+        .find(|(k, _)| k == "host")
+        .map_or("", |(_, v)| v.as_str());
+    match super::dashboard::host_in(&state, &user, host).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed("reading a host", e),
+    }
+    let window = match window_from(&form, host) {
+        Ok(window) => window,
+        Err(why) => {
+            let why = format!("Window not added: {why}.");
+            return render(&state, &user, None, Some(&why)).await;
+        }
+    };
+    let id = match crate::keys::new_id("mw_") {
+        Ok(id) => id,
+        Err(e) => return failed("making a window id", e),
+    };
+    match state.db.put_window(&id, &window, crate::now_ms()).await {
+        Ok(()) => Redirect::to("/alerts#maintenance").into_response(),
+        Err(e) => failed("saving a window", e),
+    }
+}
+
+/// Removes a maintenance window of one of the workspace's servers.
+pub(super) async fn delete_window<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(wid): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    if !user.role.0.can_edit() {
+        return not_allowed();
+    }
+    let windows = match state.db.windows().await {
+        Ok(windows) => windows,
+        Err(e) => return failed("reading windows", e),
+    };
+    let Some(host) = windows
+        .iter()
+        .find(|w| w.id == wid)
+        .and_then(|w| w.window.0.host.clone())
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match super::dashboard::host_in(&state, &user, &host).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed("reading a host", e),
+    }
+    match state.db.delete_window(&wid).await {
+        Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#maintenance").into_response(),
+        Err(e) => failed("deleting a window", e),
+    }
 }
 
 /// One incident of the workspace with its history of counted changes.

@@ -258,6 +258,11 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             post(account::revoke_token::<D>),
         )
         .route("/alerts/incidents/{iid}", get(alerts::incident::<D>))
+        .route("/alerts/windows", post(alerts::add_window::<D>))
+        .route(
+            "/alerts/windows/{wid}/delete",
+            post(alerts::delete_window::<D>),
+        )
         .route(
             "/alerts/incidents/{iid}/acknowledge",
             post(alerts::acknowledge::<D>),
