@@ -271,20 +271,15 @@ pub(super) async fn add_window<D: Database>(
         .iter()
         .find(|(k, _)| k == "csrf")
         .map_or("", |(_, v)| v.as_str());
-    if !same_origin(&headers) || !csrf_ok(&user, csrf) {
-        return forbidden();
-    }
-    if !user.role.0.can_edit() {
-        return not_allowed();
+    if let Some(page) = refusal(&user, &headers, csrf) {
+        return page;
     }
     let host = form
         .iter()
         .find(|(k, _)| k == "host")
         .map_or("", |(_, v)| v.as_str());
-    match super::dashboard::host_in(&state, &user, host).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed("reading a host", e),
+    if let Some(page) = not_ours(&state, &user, host).await {
+        return page;
     }
     let window = match window_from(&form, host) {
         Ok(window) => window,
@@ -311,11 +306,8 @@ pub(super) async fn delete_window<D: Database>(
     Path(wid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
-    if !user.role.0.can_edit() {
-        return not_allowed();
+    if let Some(page) = refusal(&user, &headers, &form.csrf) {
+        return page;
     }
     let windows = match state.db.windows().await {
         Ok(windows) => windows,
@@ -328,14 +320,34 @@ pub(super) async fn delete_window<D: Database>(
     else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match super::dashboard::host_in(&state, &user, &host).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed("reading a host", e),
+    if let Some(page) = not_ours(&state, &user, &host).await {
+        return page;
     }
     match state.db.delete_window(&wid).await {
         Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#maintenance").into_response(),
         Err(e) => failed("deleting a window", e),
+    }
+}
+
+/// The refusal of a change made from this page, if any: it must come from
+/// the same origin with the session's CSRF token, from a role that may edit.
+fn refusal(user: &SessionUser, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    if !same_origin(headers) || !csrf_ok(user, csrf) {
+        return Some(forbidden());
+    }
+    (!user.role.0.can_edit()).then(not_allowed)
+}
+
+/// "Not found" unless `host_id` is one of the workspace's servers.
+async fn not_ours<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    host_id: &str,
+) -> Option<Response> {
+    match super::dashboard::host_in(state, user, host_id).await {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(StatusCode::NOT_FOUND.into_response()),
+        Err(e) => Some(failed("reading a host", e)),
     }
 }
 
@@ -350,10 +362,8 @@ pub(super) async fn incident<D: Database>(
         Err(DbError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed("reading an incident", e),
     };
-    match super::dashboard::host_in(&state, &user, &incident.host_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed("reading a host", e),
+    if let Some(page) = not_ours(&state, &user, &incident.host_id).await {
+        return page;
     }
     let unit = unit_of(&incident.variable);
     let events: Vec<_> = events
@@ -383,21 +393,16 @@ pub(super) async fn acknowledge<D: Database>(
     Path(iid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
-    if !user.role.0.can_edit() {
-        return not_allowed();
+    if let Some(page) = refusal(&user, &headers, &form.csrf) {
+        return page;
     }
     let incident = match state.db.incident(iid).await {
         Ok((incident, _)) => incident,
         Err(DbError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed("reading an incident", e),
     };
-    match super::dashboard::host_in(&state, &user, &incident.host_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed("reading a host", e),
+    if let Some(page) = not_ours(&state, &user, &incident.host_id).await {
+        return page;
     }
     match state.db.acknowledge(iid, &user.name, crate::now_ms()).await {
         Ok(()) => Redirect::to("/alerts").into_response(),
