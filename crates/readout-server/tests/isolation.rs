@@ -14,6 +14,11 @@ use support::{Agent, Server};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// `readout user add ARGS` with the test password; `what` names it on failure.
+fn add_user(server: &Server, args: &[&str], what: &str) {
+    support::succeeded(&server.user_add(args, PASSWORD), what);
+}
+
 /// A request body and its content type.
 type Body<'a> = Option<(&'a str, String)>;
 
@@ -133,10 +138,7 @@ fn declared_routes() -> BTreeSet<String> {
 #[test]
 fn another_workspace_sees_and_changes_nothing_of_this_one() {
     let server = Server::start();
-    support::succeeded(
-        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
-        "owner",
-    );
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
     let (id, key) = server.add_host("web-a");
     let agent = Agent::new(
         &server.url(),
@@ -165,17 +167,15 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         .expect("cycle")
         .to_owned();
 
-    support::succeeded(
-        &server.user_add(
-            &[
-                "bob@example.org",
-                "--name",
-                "Bob",
-                "--new-workspace",
-                "Bob's",
-            ],
-            PASSWORD,
-        ),
+    add_user(
+        &server,
+        &[
+            "bob@example.org",
+            "--name",
+            "Bob",
+            "--new-workspace",
+            "Bob's",
+        ],
         "owner of another workspace",
     );
     let bob = Session::log_in(&server, "bob@example.org");
@@ -538,28 +538,21 @@ fn shown_token(page: &str) -> String {
 #[test]
 fn api_tokens_act_as_their_user_within_their_scope_and_a_new_password_works_at_once() {
     let server = Server::start();
-    support::succeeded(
-        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
-        "owner",
-    );
-    support::succeeded(
-        &server.user_add(
-            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
-            PASSWORD,
-        ),
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &["vera@example.org", "--name", "Vera", "--role", "viewer"],
         "viewer",
     );
-    support::succeeded(
-        &server.user_add(
-            &[
-                "bob@example.org",
-                "--name",
-                "Bob",
-                "--new-workspace",
-                "Bob's",
-            ],
-            PASSWORD,
-        ),
+    add_user(
+        &server,
+        &[
+            "bob@example.org",
+            "--name",
+            "Bob",
+            "--new-workspace",
+            "Bob's",
+        ],
         "another workspace",
     );
     let (id, key) = server.add_host("web-a");
@@ -774,15 +767,10 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
     let config = config.display().to_string();
     let server = Server::start_in(dir, &["--config", config.as_str()]);
     let base = server.url();
-    support::succeeded(
-        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
-        "owner",
-    );
-    support::succeeded(
-        &server.user_add(
-            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
-            PASSWORD,
-        ),
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &["vera@example.org", "--name", "Vera", "--role", "viewer"],
         "viewer",
     );
     let mails_to = |to: &str, n: usize| {
@@ -911,15 +899,10 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
 #[test]
 fn maintenance_windows_are_added_and_removed_on_the_alerts_page() {
     let server = Server::start();
-    support::succeeded(
-        &server.user_add(&["ada@example.org", "--name", "Ada"], PASSWORD),
-        "owner",
-    );
-    support::succeeded(
-        &server.user_add(
-            &["vera@example.org", "--name", "Vera", "--role", "viewer"],
-            PASSWORD,
-        ),
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &["vera@example.org", "--name", "Vera", "--role", "viewer"],
         "viewer",
     );
     let (id, _) = server.add_host("web-a");
