@@ -26,6 +26,11 @@ impl ChannelConfig {
     pub fn check(&self, sample: &Context) -> Result<(), ChannelError> {
         match self {
             ChannelConfig::Email(email) => {
+                if email.to.is_empty() {
+                    return Err(ChannelError(
+                        "an email channel needs at least one address in \"to\"".into(),
+                    ));
+                }
                 for to in &email.to {
                     let ok = to.split_once('@').is_some_and(|(user, domain)| {
                         !user.is_empty()

@@ -227,4 +227,8 @@ fn bad_channels_say_what_and_where() {
         check(r#"{"kind": "email", "to": ["not an address"]}"#),
         "\"not an address\" is not an email address"
     );
+    assert_eq!(
+        check(r#"{"kind": "email", "to": []}"#),
+        "an email channel needs at least one address in \"to\""
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::receivers::{Call, Receiver, SmtpOptions, SmtpServer};
-use support::{Agent, PgDatabase, Server, wait_for};
+use support::{Agent, LevelHost, PgDatabase, Server, wait_for};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -44,53 +44,6 @@ fn server(extra: &[&str], alerts: &str, allow_loopback: bool) -> Server {
 
 fn smtp_url(smtp: &SmtpServer) -> String {
     format!("smtp_url = \"smtp://127.0.0.1:{}\"", smtp.port)
-}
-
-/// A host whose agent runs `cat level.txt`, with `level_pct` parsed from it
-/// and a rule: warning above 50, error above 90.
-struct LevelHost {
-    id: String,
-    agent: Agent,
-    file: std::path::PathBuf,
-}
-
-impl LevelHost {
-    fn new(server: &Server, name: &str) -> Self {
-        let (id, key) = server.add_host(name);
-        let agent = Agent::new(&server.url(), &id, &key, "", "");
-        let file = agent.path("level.txt");
-        std::fs::write(&file, "level 10\n").expect("write level");
-        std::fs::write(
-            agent.path("available_commands.sh"),
-            format!("readout_level=\"cat {}\"\n", file.display()),
-        )
-        .expect("allowlist");
-        agent.once();
-        server.api_put(
-            &format!("/hosts/{id}/commands"),
-            &json!({"commands": ["readout_level"]}),
-        );
-        // The agent learns the new list from this cycle's answer.
-        agent.once();
-        server.api_put(
-            &format!("/hosts/{id}/sources/readout_level"),
-            &json!({"parser": {"variables": [
-                {"name": "level_pct", "extract": {"from": "regex", "pattern": "level (\\d+)"}}
-            ]}}),
-        );
-        let rule = server.api_put(
-            &format!("/hosts/{id}/alerts/level_pct"),
-            &json!({"warning": {"above": 50}, "error": {"above": 90}}),
-        );
-        assert_eq!(rule["trigger_after"], 1);
-        Self { id, agent, file }
-    }
-
-    /// Writes `level N` and runs one cycle.
-    fn report(&self, level: u32) {
-        std::fs::write(&self.file, format!("level {level}\n")).expect("write level");
-        self.agent.once();
-    }
 }
 
 fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {

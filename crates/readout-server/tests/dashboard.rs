@@ -670,18 +670,6 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
     let config = config.display().to_string();
     let server = Server::start_in(dir, &["--config", config.as_str()]);
     let receiver = Receiver::start();
-    let (status, hook) = server.api(
-        "POST",
-        "/channels",
-        Some(&serde_json::json!({"name": "ops hook", "kind": "webhook", "url": format!("{}/ops", receiver.url)})),
-    );
-    assert_eq!(status, 201, "{hook}");
-    let (status, route) = server.api(
-        "POST",
-        "/routes",
-        Some(&serde_json::json!({"name": "everything", "channels": [hook["id"]]})),
-    );
-    assert_eq!(status, 201, "{route}");
     let out = server.user_add(&["owner@example.org", "--name", "Owner"], PASSWORD);
     support::succeeded(&out, "readout user add");
     let (id, key) = server.add_host("web1");
@@ -713,6 +701,7 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
         .await
         .expect("size");
     log_in(&browser, &server, "owner@example.org").await;
+    add_channel_and_route(&browser, &server, &receiver).await;
     browser
         .client
         .goto(&format!("{}/servers/{id}", server.url()))
@@ -873,7 +862,9 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
     );
     browser.click("a[href='/alerts']").await;
     // Send test: queued, then delivered to the receiver.
-    browser.click("#channels button[type=submit]").await;
+    browser
+        .click("#channel-list tr:first-child form[action$='/test'] button")
+        .await;
     assert!(browser.text(".saved").await.contains("ops hook"));
     let calls = support::wait_for(std::time::Duration::from_secs(15), || {
         let calls = receiver.calls_to("/ops");
@@ -881,12 +872,102 @@ async fn a_variable_made_by_clicking_a_cell_is_previewed_saved_and_alerts() {
     })
     .expect("the test notice arrives");
     assert_eq!(calls.len(), 2, "the warning, then the test");
+    // The ntfy preset posts to its topic, titled; no route sends to it yet.
+    assert!(receiver.calls_to("/ntfy").is_empty());
+    browser
+        .click("#channel-list tr:nth-child(2) form[action$='/test'] button")
+        .await;
+    let ntfy = support::wait_for(std::time::Duration::from_secs(15), || {
+        receiver.calls_to("/ntfy/readout-alerts").pop()
+    })
+    .expect("the ntfy test arrives");
+    assert!(ntfy.body.contains("example_used_pct"), "{}", ntfy.body);
+    // A channel a route sends to stays until the route goes.
+    browser
+        .click("#channel-list tr:first-child form[action$='/delete'] button")
+        .await;
+    let refused = browser.text("#channels .error").await;
+    assert!(
+        refused.contains("route \"everything\" sends to this channel"),
+        "{refused}"
+    );
     browser.screenshot("alerts").await;
     browser.close().await;
     // The receiver's own runtime cannot be dropped on this one's thread.
     std::thread::spawn(move || drop(receiver))
         .join()
         .expect("receiver stops");
+}
+
+/// On the alerts page: a webhook channel to the receiver (after a refused
+/// try that keeps what was typed), an ntfy channel from its preset, and a
+/// route of every incident to the webhook.
+async fn add_channel_and_route(browser: &Browser, server: &Server, receiver: &Receiver) {
+    browser
+        .client
+        .goto(&format!("{}/alerts", server.url()))
+        .await
+        .expect("open");
+    assert_eq!(browser.text("#channels .empty").await, "No channel yet.");
+    let form = "#channel-form";
+    browser.tick("#channels summary").await;
+    browser.fill_in(form, "name", "ops hook").await;
+    browser.select(form, "kind", "webhook").await;
+    // Only the picked kind's fields show.
+    let shown = "return [...document.querySelectorAll('[data-channel-kind]')].filter(f => !f.hidden).map(f => f.dataset.channelKind);";
+    assert_eq!(browser.js(shown).await, serde_json::json!(["webhook"]));
+    browser.fill_in(form, "url", "ftp://example.org/x").await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    let refused = browser.text("#channels .error").await;
+    assert!(
+        refused.contains("Channel not added: the url renders to \"ftp://example.org/x\": it must start with https:// or http://"),
+        "{refused}"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#channel-form [name=name]').value;")
+            .await,
+        "ops hook"
+    );
+    browser
+        .fill_in(form, "url", &format!("{}/ops", receiver.url))
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.tick("#channels summary").await;
+    browser.fill_in(form, "name", "phones").await;
+    browser.select(form, "kind", "ntfy").await;
+    assert_eq!(browser.js(shown).await, serde_json::json!(["ntfy"]));
+    browser.fill_in(form, "ntfy.topic", "readout-alerts").await;
+    browser
+        .fill_in(form, "ntfy.url", &format!("{}/ntfy", receiver.url))
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    let channels = browser.text("#channel-list tbody").await;
+    for shown in ["ops hook", "webhook to 127.0.0.1", "phones", "ntfy"] {
+        assert!(channels.contains(shown), "{shown} in {channels}");
+    }
+    // A route of everything to the webhook, told again every hour.
+    let form = "#route-form";
+    browser.tick("#routes summary").await;
+    browser.fill_in(form, "name", "everything").await;
+    browser.tick("#route-form input[name=channels]").await;
+    browser.fill_in(form, "repeat_minutes", "60").await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    let routes = browser.text("#route-list tbody").await;
+    for shown in [
+        "everything",
+        "ops hook",
+        "every server",
+        "every problem",
+        "every 1 h",
+    ] {
+        assert!(routes.contains(shown), "{shown} in {routes}");
+    }
+    browser.tick("#routes summary").await;
+    browser
+        .js("document.querySelector('#channels').scrollIntoView();")
+        .await;
+    browser.screenshot("alerts-channels").await;
 }
 
 #[tokio::test]

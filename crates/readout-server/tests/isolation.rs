@@ -349,6 +349,37 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         format!("/alerts/windows/{wid}/delete"),
         Some(form.clone()),
     ));
+    // Ada's channel and route, made on her page.
+    let adas_channel = channel_and_route(&ada, "ada pager", "https://1.1.1.1/hook");
+    let (_, page) = ada.call("GET", "/alerts", None);
+    let adas_route = attr_after(&page, "<td>everything to ada pager</td>", "data-route");
+    walk.push((
+        "/alerts/channels/{cid}/test",
+        "POST",
+        format!("/alerts/channels/{adas_channel}/test"),
+        Some(form.clone()),
+    ));
+    walk.push((
+        "/alerts/channels/{cid}/delete",
+        "POST",
+        format!("/alerts/channels/{adas_channel}/delete"),
+        Some(form.clone()),
+    ));
+    walk.push((
+        "/alerts/routes",
+        "POST",
+        "/alerts/routes".into(),
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("csrf={}&name=borrowed&channels={adas_channel}", bob.csrf),
+        )),
+    ));
+    walk.push((
+        "/alerts/routes/{rid}/delete",
+        "POST",
+        format!("/alerts/routes/{adas_route}/delete"),
+        Some(form.clone()),
+    ));
     walk.push((
         "/alerts/incidents/{iid}",
         "GET",
@@ -407,7 +438,7 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     );
     let (_, alerts) = bob.call("GET", "/alerts", None);
     assert!(
-        !alerts.contains("web-a") && !alerts.contains("load1"),
+        !alerts.contains("web-a") && !alerts.contains("load1") && !alerts.contains("ada pager"),
         "Bob's alerts page"
     );
     assert_eq!(
@@ -429,6 +460,15 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     assert_eq!(commands["commands"], json!(["readout_loadavg"]));
     let detail = server.api_get(&format!("/incidents/{incident}"));
     assert!(detail["acknowledged_by"].is_null(), "{detail}");
+    let routes = server.api_get("/routes");
+    assert_eq!(routes[0]["name"], "everything to ada pager", "{routes}");
+    assert_eq!(
+        routes.as_array().map(Vec::len),
+        Some(1),
+        "Bob borrowed none"
+    );
+    let (status, _) = server.api("GET", &format!("/channels/{adas_channel}"), None);
+    assert_eq!(status, 200, "Ada's channel stays");
     assert!(detail["resolved_at_ms"].is_null(), "{detail}");
     let (status, _) = ada.call("GET", &h("/layouts/desktop"), None);
     assert_eq!(status, 200, "Ada reaches her host through the API");
@@ -463,7 +503,7 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         "/servers/new",
         "/servers/sparklines",
         "/alerts",
-        "/alerts/channels/{cid}/test",
+        "/alerts/channels",
         "/healthz",
         "/agent/install.sh",
         "/agent/uninstall.sh",
@@ -963,4 +1003,227 @@ fn maintenance_windows_are_added_and_removed_on_the_alerts_page() {
     let left = server.api_get("/maintenance");
     assert_eq!(left.as_array().map(Vec::len), Some(1));
     assert_ne!(left[0]["id"], json!(wid));
+}
+
+/// A server whose webhooks may reach the test's receiver on loopback.
+fn server_allowing_loopback(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("readout.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\nsweep_every_secs = 1\nallow_networks = [\"127.0.0.1/32\"]\n",
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let mut args = vec!["--config", config.as_str()];
+    args.extend_from_slice(extra);
+    Server::start_in(dir, &args)
+}
+
+/// The value of `attr` on the first element the page shows after `marker`.
+fn attr_after(page: &str, marker: &str, attr: &str) -> String {
+    let at = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not on the page: {page}"));
+    page[..at]
+        .rsplit(&format!("{attr}=\""))
+        .next()
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_else(|| panic!("no {attr} before {marker}"))
+        .to_owned()
+}
+
+/// Adds a webhook channel to `url` on the session's alerts page, and a
+/// route of everything to it; the channel's id.
+fn channel_and_route(session: &Session, name: &str, url: &str) -> String {
+    let (status, page) = session.post_form(
+        "/alerts/channels",
+        &[("name", name), ("kind", "webhook"), ("url", url)],
+    );
+    assert_eq!(status, 303, "channel {name}: {page}");
+    let (_, page) = session.call("GET", "/alerts", None);
+    let cid = attr_after(&page, &format!("<td>{name}</td>"), "data-channel");
+    let route = format!("everything to {name}");
+    let (status, page) = session.post_form(
+        "/alerts/routes",
+        &[
+            ("name", &route),
+            ("channels", &cid),
+            ("repeat_minutes", "0"),
+        ],
+    );
+    assert_eq!(status, 303, "route {route}: {page}");
+    cid
+}
+
+/// A server added on the session's add-server page: its id and agent key.
+fn add_server_on_page(session: &Session, name: &str) -> (String, String) {
+    let (status, page) = session.post_form("/servers/new", &[("name", name)]);
+    assert_eq!(status, 200, "{page}");
+    let arg = |flag: &str| {
+        page.split(flag)
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '<').next())
+            .unwrap_or_else(|| panic!("no {flag} in {page}"))
+            .to_owned()
+    };
+    (arg("--host-id "), arg("--api-key "))
+}
+
+/// Each workspace keeps its channels and routes: its route tells it of its
+/// own servers only, while the operator's route tells of every server;
+/// its page lists its own and the operator's, never another workspace's.
+fn workspace_routes_story(extra: &[&str]) {
+    let server = server_allowing_loopback(extra);
+    let receiver = support::receivers::Receiver::start();
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &[
+            "bob@example.org",
+            "--name",
+            "Bob",
+            "--new-workspace",
+            "Bob's",
+        ],
+        "owner of another workspace",
+    );
+    let ada = Session::log_in(&server, "ada@example.org");
+    let bob = Session::log_in(&server, "bob@example.org");
+    let web_a = support::LevelHost::new(&server, "web-a");
+    let (id, key) = add_server_on_page(&bob, "web-b");
+    let web_b = support::LevelHost::with_key(&server, id, &key);
+    let adas = channel_and_route(&ada, "ada hook", &format!("{}/ada", receiver.url));
+    channel_and_route(&bob, "bob hook", &format!("{}/bob", receiver.url));
+    let (status, operator) = server.api(
+        "POST",
+        "/channels",
+        Some(&json!({"name": "operator hook", "kind": "webhook", "url": format!("{}/operator", receiver.url)})),
+    );
+    assert_eq!(status, 201, "{operator}");
+    let (status, route) = server.api(
+        "POST",
+        "/routes",
+        Some(&json!({"name": "everything", "channels": [operator["id"]], "repeat_every_secs": 0})),
+    );
+    assert_eq!(status, 201, "{route}");
+    // Each channel says whose it is.
+    let channels = server.api_get("/channels");
+    let owners: Vec<_> = channels
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                c["workspace_id"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("ada hook".to_owned(), false),
+            ("bob hook".to_owned(), false),
+            ("operator hook".to_owned(), true)
+        ]
+    );
+
+    web_a.report(95);
+    web_b.report(95);
+    let told = |path: &str| {
+        support::wait_for(std::time::Duration::from_secs(30), || {
+            let calls = receiver.calls_to(path);
+            (calls.len() >= 2 || (path != "/operator" && !calls.is_empty())).then_some(calls)
+        })
+        .unwrap_or_else(|| panic!("notices to {path}: {:?}", receiver.calls()))
+    };
+    let operator_told = told("/operator");
+    let ada_told = told("/ada");
+    let bob_told = told("/bob");
+    // Give a stray notice the time to arrive before counting.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let hosts = |path: &str| -> BTreeSet<String> {
+        receiver
+            .calls_to(path)
+            .iter()
+            .map(|c| c.json()["host"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert!(operator_told.len() >= 2 && !ada_told.is_empty() && !bob_told.is_empty());
+    assert_eq!(
+        hosts("/operator"),
+        BTreeSet::from(["web-a".into(), "web-b".into()])
+    );
+    assert_eq!(hosts("/ada"), BTreeSet::from(["web-a".into()]));
+    assert_eq!(hosts("/bob"), BTreeSet::from(["web-b".into()]));
+
+    // Bob's page: his channel with its buttons, the operator's read-only,
+    // never Ada's; his delivery log holds his server's notices only.
+    let (_, page) = bob.call("GET", "/alerts", None);
+    assert!(
+        page.contains("bob hook") && page.contains("operator hook"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("ada hook") && !page.contains(&adas),
+        "{page}"
+    );
+    assert!(
+        page.contains("server-wide, set with the admin token"),
+        "{page}"
+    );
+    let delivery = page
+        .split("id=\"deliveries\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("Bob's delivery log");
+    assert!(
+        delivery.contains("web-b") && !delivery.contains("web-a"),
+        "{delivery}"
+    );
+    // Nor can he route to Ada's channel, test or delete it.
+    let (status, _) = bob.post_form(
+        "/alerts/routes",
+        &[("name", "borrowed"), ("channels", &adas)],
+    );
+    assert_eq!(status, 404);
+    let (status, _) = bob.post_form(&format!("/alerts/channels/{adas}/test"), &[]);
+    assert_eq!(status, 404);
+    // Ada's channel goes once her route does.
+    let (status, page) = ada.post_form(&format!("/alerts/channels/{adas}/delete"), &[]);
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(
+            "Channel not deleted: route &quot;everything to ada hook&quot; sends to this channel"
+        ),
+        "{page}"
+    );
+    let (_, page) = ada.call("GET", "/alerts", None);
+    let rid = attr_after(&page, "<td>everything to ada hook</td>", "data-route");
+    let (status, _) = bob.post_form(&format!("/alerts/routes/{rid}/delete"), &[]);
+    assert_eq!(status, 404, "Bob deletes none of Ada's routes");
+    assert_eq!(
+        ada.post_form(&format!("/alerts/routes/{rid}/delete"), &[])
+            .0,
+        303
+    );
+    assert_eq!(
+        ada.post_form(&format!("/alerts/channels/{adas}/delete"), &[])
+            .0,
+        303
+    );
+    let (status, _) = server.api("GET", &format!("/channels/{adas}"), None);
+    assert_eq!(status, 404, "Ada's channel is gone");
+}
+
+#[test]
+fn a_workspaces_route_tells_only_of_its_own_servers_on_sqlite() {
+    workspace_routes_story(&[]);
+}
+
+#[test]
+fn a_workspaces_route_tells_only_of_its_own_servers_on_postgres() {
+    let db = support::PgDatabase::create();
+    workspace_routes_story(&["--database-url", &db.url]);
 }

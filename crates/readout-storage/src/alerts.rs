@@ -61,6 +61,8 @@ pub struct WindowRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChannelRow {
     pub id: String,
+    /// The workspace that keeps it; none: the operator's.
+    pub workspace_id: Option<String>,
     pub name: String,
     pub config_json: String,
     pub created_at_ms: i64,
@@ -70,6 +72,8 @@ pub struct ChannelRow {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct RouteRow {
     pub id: String,
+    /// The workspace whose servers it routes; none: the operator's, for all.
+    pub workspace_id: Option<String>,
     pub name: String,
     #[sqlx(try_from = "String", rename = "route_json")]
     #[serde(flatten)]
@@ -192,10 +196,12 @@ pub trait Alerts {
 
     fn channel(&self, id: &str) -> impl Future<Output = Result<ChannelRow, DbError>> + Send;
 
-    /// Creates or replaces a channel (names are unique).
+    /// Creates or replaces a channel (names are unique within the owner).
+    /// A new channel belongs to `workspace_id`; a replaced one keeps its owner.
     fn put_channel(
         &self,
         id: &str,
+        workspace_id: Option<&str>,
         name: &str,
         config_json: &str,
         at_ms: i64,
@@ -205,10 +211,12 @@ pub trait Alerts {
 
     fn routes(&self) -> impl Future<Output = Result<Vec<RouteRow>, DbError>> + Send;
 
-    /// Creates or replaces a route (names are unique).
+    /// Creates or replaces a route (names are unique within the owner).
+    /// A new route belongs to `workspace_id` and routes only its servers.
     fn put_route(
         &self,
         id: &str,
+        workspace_id: Option<&str>,
         name: &str,
         route: &Route,
         at_ms: i64,

@@ -23,9 +23,11 @@ pub fn parse_state(text: &str) -> Result<readout_alerting::State, crate::DbError
 macro_rules! impl_alerts {
     ($store:ty, $db:ty, $claim:expr) => {
         impl $store {
-            /// Every route and maintenance window, as plans need them.
+            /// The routes of one host (the operator's and its workspace's)
+            /// and every maintenance window, as plans need them.
             async fn routing(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                host_id: &str,
             ) -> Result<
                 (
                     Vec<(String, $crate::readout_alerting::route::Route)>,
@@ -34,8 +36,11 @@ macro_rules! impl_alerts {
                 $crate::DbError,
             > {
                 let routes: Vec<$crate::RouteRow> = $crate::sqlx::query_as(
-                    "SELECT id, name, route_json, created_at_ms, updated_at_ms FROM routes ORDER BY name",
+                    "SELECT id, workspace_id, name, route_json, created_at_ms, updated_at_ms FROM routes \
+                     WHERE workspace_id IS NULL \
+                        OR workspace_id = (SELECT workspace_id FROM hosts WHERE id = $1) ORDER BY name",
                 )
+                .bind(host_id)
                 .fetch_all(&mut **tx)
                 .await?;
                 let windows: Vec<$crate::WindowRow> =
@@ -229,7 +234,7 @@ macro_rules! impl_alerts {
                     .bind(host_id)
                     .fetch_one(&mut **tx)
                     .await?;
-                let (routes, windows) = Self::routing(tx).await?;
+                let (routes, windows) = Self::routing(tx, host_id).await?;
                 let mut told = std::collections::HashMap::new();
                 for e in events {
                     let routes: Vec<(String, Option<i64>)> = sqlx::query_as(
@@ -405,7 +410,7 @@ macro_rules! impl_alerts {
             ) -> Result<u32, $crate::DbError> {
                 use $crate::sqlx;
                 let mut tx = self.pool.begin().await?;
-                let (routes, windows) = Self::routing(&mut tx).await?;
+                let (routes, windows) = Self::routing(&mut tx, host_id).await?;
                 let plan = $crate::readout_alerting::route::plan_followups(host_id, followed, &routes, &windows, now_ms);
                 for mark in &plan.marks {
                     let Some(told) = followed
@@ -623,7 +628,7 @@ macro_rules! impl_alerts {
 
             async fn channels(&self) -> Result<Vec<$crate::ChannelRow>, $crate::DbError> {
                 Ok($crate::sqlx::query_as(
-                    "SELECT id, name, config_json, created_at_ms, updated_at_ms FROM channels ORDER BY name",
+                    "SELECT id, workspace_id, name, config_json, created_at_ms, updated_at_ms FROM channels ORDER BY name",
                 )
                 .fetch_all(&self.pool)
                 .await?)
@@ -631,7 +636,7 @@ macro_rules! impl_alerts {
 
             async fn channel(&self, id: &str) -> Result<$crate::ChannelRow, $crate::DbError> {
                 $crate::sqlx::query_as(
-                    "SELECT id, name, config_json, created_at_ms, updated_at_ms FROM channels WHERE id = $1",
+                    "SELECT id, workspace_id, name, config_json, created_at_ms, updated_at_ms FROM channels WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -642,19 +647,21 @@ macro_rules! impl_alerts {
             async fn put_channel(
                 &self,
                 id: &str,
+                workspace_id: Option<&str>,
                 name: &str,
                 config_json: &str,
                 at_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 $crate::sqlx::query(
-                    "INSERT INTO channels (id, name, config_json, created_at_ms, updated_at_ms) \
-                     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                    "INSERT INTO channels (id, name, config_json, created_at_ms, updated_at_ms, workspace_id) \
+                     VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
                      config_json = excluded.config_json, updated_at_ms = excluded.updated_at_ms",
                 )
                 .bind(id)
                 .bind(name)
                 .bind(config_json)
                 .bind(at_ms)
+                .bind(workspace_id)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::DbError::unique_name(e, "channel", name))?;
@@ -671,7 +678,7 @@ macro_rules! impl_alerts {
 
             async fn routes(&self) -> Result<Vec<$crate::RouteRow>, $crate::DbError> {
                 Ok($crate::sqlx::query_as(
-                    "SELECT id, name, route_json, created_at_ms, updated_at_ms FROM routes ORDER BY name",
+                    "SELECT id, workspace_id, name, route_json, created_at_ms, updated_at_ms FROM routes ORDER BY name",
                 )
                 .fetch_all(&self.pool)
                 .await?)
@@ -680,19 +687,21 @@ macro_rules! impl_alerts {
             async fn put_route(
                 &self,
                 id: &str,
+                workspace_id: Option<&str>,
                 name: &str,
                 route: &$crate::readout_alerting::route::Route,
                 at_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 $crate::sqlx::query(
-                    "INSERT INTO routes (id, name, route_json, created_at_ms, updated_at_ms) \
-                     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                    "INSERT INTO routes (id, name, route_json, created_at_ms, updated_at_ms, workspace_id) \
+                     VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
                      route_json = excluded.route_json, updated_at_ms = excluded.updated_at_ms",
                 )
                 .bind(id)
                 .bind(name)
                 .bind($crate::json_text(route))
                 .bind(at_ms)
+                .bind(workspace_id)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::DbError::unique_name(e, "route", name))?;

@@ -205,6 +205,8 @@ pub async fn delete_window<D: Database>(
 #[derive(Debug, Serialize)]
 pub struct Channel {
     id: String,
+    /// The workspace that keeps it; none: the operator's.
+    workspace_id: Option<String>,
     name: String,
     #[serde(flatten)]
     config: ChannelConfig,
@@ -219,6 +221,7 @@ fn channel(row: ChannelRow) -> Result<Channel, ApiError> {
     })?;
     Ok(Channel {
         id: row.id,
+        workspace_id: row.workspace_id,
         name: row.name,
         config,
         created_at_ms: row.created_at_ms,
@@ -228,14 +231,17 @@ fn channel(row: ChannelRow) -> Result<Channel, ApiError> {
 
 #[derive(Debug, Deserialize)]
 pub struct ChannelBody {
-    name: String,
+    pub name: String,
     #[serde(flatten)]
-    config: ChannelConfig,
+    pub config: ChannelConfig,
 }
 
-async fn save_channel<D: Database>(
+/// Checks and stores a channel; a new one belongs to `workspace` (none:
+/// the operator's).
+pub(crate) async fn save_channel<D: Database>(
     state: &AppState<D>,
     id: &str,
+    workspace: Option<&str>,
     body: ChannelBody,
 ) -> Result<Channel, ApiError> {
     let name = check_name(&body.name, "channel")?;
@@ -247,7 +253,7 @@ async fn save_channel<D: Database>(
     let json = readout_storage::json_text(&body.config);
     state
         .db
-        .put_channel(id, &name, &json, crate::now_ms())
+        .put_channel(id, workspace, &name, &json, crate::now_ms())
         .await?;
     channel(state.db.channel(id).await?)
 }
@@ -268,7 +274,7 @@ pub async fn create_channel<D: Database>(
     let id = new_id("ch_")?;
     Ok((
         StatusCode::CREATED,
-        Json(save_channel(&state, &id, body).await?),
+        Json(save_channel(&state, &id, None, body).await?),
     ))
 }
 
@@ -294,14 +300,24 @@ pub async fn update_channel<D: Database>(
         .channel(&cid)
         .await
         .map_err(not_found(format!("channel {cid}")))?;
-    Ok(Json(save_channel(&state, &cid, body).await?))
+    Ok(Json(save_channel(&state, &cid, None, body).await?))
 }
 
 pub async fn delete_channel<D: Database>(
     State(state): State<AppState<D>>,
     Path(cid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    remove_channel(&state, &cid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a channel no route sends to.
+pub(crate) async fn remove_channel<D: Database>(
+    state: &AppState<D>,
+    cid: &str,
+) -> Result<(), ApiError> {
     let routes = state.db.routes().await?;
+    let cid = cid.to_owned();
     if let Some(r) = routes.iter().find(|r| {
         r.route.0.channels.contains(&cid)
             || r.route
@@ -320,8 +336,7 @@ pub async fn delete_channel<D: Database>(
         ));
     }
     let done = state.db.delete_channel(&cid).await;
-    done.map_err(not_found(format!("channel {cid}")))?;
-    Ok(StatusCode::NO_CONTENT)
+    done.map_err(not_found(format!("channel {cid}")))
 }
 
 #[derive(Debug, Serialize)]
@@ -350,14 +365,17 @@ pub async fn test_channel<D: Database>(
 
 #[derive(Debug, Deserialize)]
 pub struct RouteBody {
-    name: String,
+    pub name: String,
     #[serde(flatten)]
-    route: Route,
+    pub route: Route,
 }
 
-async fn save_route<D: Database>(
+/// Checks and stores a route; a new one belongs to `workspace` (none: the
+/// operator's). A workspace's route sends only to its own channels.
+pub(crate) async fn save_route<D: Database>(
     state: &AppState<D>,
     id: &str,
+    workspace: Option<&str>,
     body: RouteBody,
 ) -> Result<RouteRow, ApiError> {
     let name = check_name(&body.name, "route")?;
@@ -367,14 +385,20 @@ async fn save_route<D: Database>(
     let known = state.db.channels().await?;
     let escalation = body.route.escalation.iter().flat_map(|e| &e.channels);
     for cid in body.route.channels.iter().chain(escalation) {
-        if !known.iter().any(|c| &c.id == cid) {
+        let usable = known.iter().any(|c| {
+            &c.id == cid && (workspace.is_none() || c.workspace_id.as_deref() == workspace)
+        });
+        if !usable {
             return Err(ApiError::bad_request(format!(
                 "no channel has the id {cid:?}"
             )));
         }
     }
     let now = crate::now_ms();
-    state.db.put_route(id, &name, &body.route, now).await?;
+    state
+        .db
+        .put_route(id, workspace, &name, &body.route, now)
+        .await?;
     let routes = state.db.routes().await?;
     routes
         .into_iter()
@@ -395,7 +419,7 @@ pub async fn create_route<D: Database>(
     let id = new_id("rt_")?;
     Ok((
         StatusCode::CREATED,
-        Json(save_route(&state, &id, body).await?),
+        Json(save_route(&state, &id, None, body).await?),
     ))
 }
 
@@ -407,7 +431,7 @@ pub async fn update_route<D: Database>(
     if !state.db.routes().await?.iter().any(|r| r.id == rid) {
         return Err(ApiError::not_found(&format!("route {rid}")));
     }
-    Ok(Json(save_route(&state, &rid, body).await?))
+    Ok(Json(save_route(&state, &rid, None, body).await?))
 }
 
 pub async fn delete_route<D: Database>(

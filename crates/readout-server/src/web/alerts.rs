@@ -1,10 +1,9 @@
 //! The alerts page: the workspace's open incidents (acknowledge stops their
-//! repeats), recent history, the delivery log of its notifications, and
-//! for owners and admins the channels with a "send test" button. Channels
-//! and routes are the server's (the operator's) until workspaces own them,
-//! so members below admin do not see them.
+//! repeats), recent history, the delivery log of its notifications and its
+//! maintenance windows; for owners and admins its channels and routes too
+//! (see `channels`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -74,7 +73,7 @@ pub(super) struct AlertsQuery {
     tested: Option<String>,
 }
 
-fn is_admin(user: &SessionUser) -> bool {
+pub(super) fn is_admin(user: &SessionUser) -> bool {
     user.role.0 <= Role::Admin
 }
 
@@ -84,6 +83,75 @@ pub(super) async fn page<D: Database>(
     Query(query): Query<AlertsQuery>,
 ) -> Response {
     render(&state, &user, query.tested.as_deref(), None).await
+}
+
+/// A form's fields, in order (a checkbox list repeats its name).
+#[derive(Debug, Default)]
+pub(super) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub(super) fn parse(body: &[u8]) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The field's value, trimmed; empty if absent.
+    pub(super) fn get(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.trim())
+    }
+
+    /// Every value of a repeated field.
+    pub(super) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A change the page refused: the message shows in its section, above the
+/// form filled in again with what was typed.
+pub(super) struct Refused {
+    section: &'static str,
+    message: String,
+    form: Fields,
+}
+
+impl Refused {
+    pub(super) fn new(section: &'static str, message: String, form: Fields) -> Self {
+        Self {
+            section,
+            message,
+            form,
+        }
+    }
+
+    /// What was typed, but secrets, to fill the form in again.
+    fn typed(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.form
+            .0
+            .iter()
+            .filter(|(k, _)| k != "csrf" && !k.ends_with("token") && !k.ends_with("key"))
+            .cloned()
+    }
+}
+
+/// The fields of a section's form: its defaults, or what a refused try typed.
+fn typed(
+    refused: Option<&Refused>,
+    section: &str,
+    defaults: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let mut fields: BTreeMap<String, String> = defaults
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    if let Some(refused) = refused.filter(|r| r.section == section) {
+        fields.extend(refused.typed());
+    }
+    fields
 }
 
 /// A maintenance window's schedule, in a few words.
@@ -110,18 +178,19 @@ fn schedule_text(schedule: &Schedule) -> String {
     }
 }
 
-async fn render<D: Database>(
+pub(super) async fn render<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     tested: Option<&str>,
-    window_error: Option<&str>,
+    refused: Option<Refused>,
 ) -> Response {
-    let (hosts, open, recent, notifications, channels, windows) = match tokio::try_join!(
+    let (hosts, open, recent, notifications, channels, routes, windows) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
         state.db.incidents(true, None, 1000),
         state.db.incidents(false, None, 300),
         state.db.notifications(None, 300),
         state.db.channels(),
+        state.db.routes(),
         state.db.windows()
     ) {
         Ok(all) => all,
@@ -146,12 +215,20 @@ async fn render<D: Database>(
             .find(|c| c.id == id)
             .map_or_else(|| id.to_owned(), |c| c.name.clone())
     };
-    // A test notice names no host: the operator's, shown to admins.
+    // A notice about one of our servers, or sent through one of our
+    // channels (a test names no server).
+    let our_channel = |id: &str| {
+        channels
+            .iter()
+            .any(|c| c.id == id && c.workspace_id.as_deref() == Some(user.workspace_id.as_str()))
+    };
     let delivery: Vec<DeliveryRow> = notifications
         .iter()
-        .filter(|n: &&NotificationRow| match &n.host_id {
-            Some(h) => ours.contains(h.as_str()),
-            None => admin,
+        .filter(|n: &&NotificationRow| {
+            n.host_id
+                .as_ref()
+                .is_some_and(|h| ours.contains(h.as_str()))
+                || our_channel(&n.channel_id)
         })
         .take(100)
         .map(|n| DeliveryRow {
@@ -165,23 +242,6 @@ async fn render<D: Database>(
             last_error: n.last_error.clone(),
         })
         .collect();
-    let channels: Vec<_> = if admin {
-        channels
-            .iter()
-            .map(|c| {
-                let kind = serde_json::from_str::<serde_json::Value>(&c.config_json)
-                    .ok()
-                    .and_then(|v| {
-                        let preset = v["preset"].as_str().map(str::to_owned);
-                        preset.or_else(|| v["kind"].as_str().map(str::to_owned))
-                    })
-                    .unwrap_or_default();
-                minijinja::context! { id => c.id.as_str(), name => c.name.as_str(), kind => kind }
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     let tested = tested.map(channel_name);
     // Windows of the workspace's servers; one for every server is the operator's.
     let windows: Vec<_> = windows
@@ -205,11 +265,21 @@ async fn render<D: Database>(
         minijinja::context! {
             page => "alerts", open => minijinja::value::Serde(&open),
             history => minijinja::value::Serde(&history), delivery => minijinja::value::Serde(&delivery),
-            channels => channels, admin => admin, can_edit => user.role.0.can_edit(), tested => tested,
-            windows => windows, servers => servers, window_error => window_error,
+            notify => super::channels::page_context(user, &channels, &routes),
+            admin => admin, can_edit => user.role.0.can_edit(), tested => tested,
+            windows => windows, servers => servers,
+            refused => refused.as_ref().map(|r| minijinja::context! { section => r.section, message => r.message.as_str() }),
+            forms => minijinja::context! {
+                channels => typed(refused.as_ref(), "channels", &[("kind", "email"), ("method", "POST")]),
+                routes => typed(refused.as_ref(), "routes", &[("repeat_minutes", "240")]),
+            },
+            // Ticked boxes of a refused route, as `name=value`.
+            ticked => refused.as_ref().filter(|r| r.section == "routes")
+                .map(|r| r.form.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())
+                .unwrap_or_default(),
         },
     );
-    if window_error.is_some() {
+    if refused.is_some() {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     response
@@ -227,12 +297,8 @@ fn instant(text: &str, time_zone: &str, what: &str) -> Result<jiff::Timestamp, S
 }
 
 /// The window a maintenance form describes, or what is wrong with it.
-fn window_from(form: &[(String, String)], host: &str) -> Result<Window, String> {
-    let get = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.trim())
-    };
+fn window_from(form: &Fields, host: &str) -> Result<Window, String> {
+    let get = |key: &str| form.get(key);
     let time_zone = match get("time_zone") {
         "" => "UTC",
         zone => zone,
@@ -245,7 +311,7 @@ fn window_from(form: &[(String, String)], host: &str) -> Result<Window, String> 
         }),
         "weekly" => serde_json::json!({
             "kind": "weekly",
-            "days": form.iter().filter(|(k, _)| k == "days").map(|(_, v)| v).collect::<Vec<_>>(),
+            "days": form.all("days").collect::<Vec<_>>(),
             "start": get("start"), "end": get("end"), "time_zone": time_zone,
         }),
         _ => return Err("pick once or weekly".into()),
@@ -266,18 +332,11 @@ pub(super) async fn add_window<D: Database>(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map_or("", |(_, v)| v.as_str());
-    if let Some(page) = refusal(&user, &headers, csrf) {
+    let form = Fields::parse(&body);
+    if let Some(page) = refusal(&user, &headers, form.get("csrf")) {
         return page;
     }
-    let host = form
-        .iter()
-        .find(|(k, _)| k == "host")
-        .map_or("", |(_, v)| v.as_str());
+    let host = form.get("host");
     if let Some(page) = not_ours(&state, &user, host).await {
         return page;
     }
@@ -285,7 +344,8 @@ pub(super) async fn add_window<D: Database>(
         Ok(window) => window,
         Err(why) => {
             let why = format!("Window not added: {why}.");
-            return render(&state, &user, None, Some(&why)).await;
+            let refused = Refused::new("maintenance", why, form);
+            return render(&state, &user, None, Some(refused)).await;
         }
     };
     let id = match crate::keys::new_id("mw_") {
@@ -410,30 +470,4 @@ pub(super) async fn acknowledge<D: Database>(
         Err(DbError::NotFound | DbError::Conflict(_)) => Redirect::to("/alerts").into_response(),
         Err(e) => failed("acknowledging", e),
     }
-}
-
-/// Queues a test notification on a channel (owners and admins).
-pub(super) async fn test_channel<D: Database>(
-    State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    Path(cid): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    let notice = crate::delivery::sample_notice(readout_alerting::route::NoticeKind::Test);
-    match state.db.enqueue(&cid, &notice, crate::now_ms()).await {
-        Ok(_) => Redirect::to(&format!("/alerts?tested={}", urlencode(&cid))).into_response(),
-        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => failed("queueing a test", e),
-    }
-}
-
-fn urlencode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

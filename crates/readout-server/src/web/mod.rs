@@ -5,6 +5,7 @@
 mod account;
 pub mod accounts;
 mod alerts;
+mod channels;
 pub mod dashboard;
 pub mod layout;
 mod links;
@@ -50,6 +51,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "gridstack.min.css",
         "text/css",
         include_bytes!("../../web/vendor/gridstack.min.css"),
+    ),
+    (
+        "alerts.js",
+        "text/javascript",
+        include_bytes!("../../web/alerts.js"),
     ),
     (
         "servers.js",
@@ -267,9 +273,19 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             "/alerts/incidents/{iid}/acknowledge",
             post(alerts::acknowledge::<D>),
         )
+        .route("/alerts/channels", post(channels::add_channel::<D>))
         .route(
             "/alerts/channels/{cid}/test",
-            post(alerts::test_channel::<D>),
+            post(channels::test_channel::<D>),
+        )
+        .route(
+            "/alerts/channels/{cid}/delete",
+            post(channels::delete_channel::<D>),
+        )
+        .route("/alerts/routes", post(channels::add_route::<D>))
+        .route(
+            "/alerts/routes/{rid}/delete",
+            post(channels::delete_route::<D>),
         )
         .route("/servers/{id}", get(dashboard::server::<D>))
         .route("/servers/{id}/text", get(dashboard::text::<D>))

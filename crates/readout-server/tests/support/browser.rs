@@ -59,11 +59,16 @@ impl Browser {
 
     /// Types into the form field named `name`.
     pub async fn fill(&self, name: &str, text: &str) {
+        self.fill_in("", name, text).await;
+    }
+
+    /// Types into the field named `name` inside the element `scope`.
+    pub async fn fill_in(&self, scope: &str, name: &str, text: &str) {
         let field = self
             .client
-            .find(Locator::Css(&format!("[name={name:?}]")))
+            .find(Locator::Css(&format!("{scope} [name={name:?}]")))
             .await
-            .unwrap_or_else(|e| panic!("field {name}: {e}"));
+            .unwrap_or_else(|e| panic!("field {name} in {scope:?}: {e}"));
         field.clear().await.expect("clear");
         field.send_keys(text).await.expect("type");
     }
@@ -79,6 +84,28 @@ impl Browser {
         })
         .await;
         assert!(gone.is_some(), "clicking {css} loaded no page");
+    }
+
+    /// Picks the option `value` of the select named `name` in `scope`.
+    pub async fn select(&self, scope: &str, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("{scope} select[name={name:?}]")))
+            .await
+            .unwrap_or_else(|e| panic!("select {name} in {scope:?}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("option {value} of {name}: {e}"));
+    }
+
+    /// Clicks `css` without waiting for a page (a checkbox, a tab).
+    pub async fn tick(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
     /// The text of the first element matching `css`.

@@ -149,6 +149,7 @@ impl Server {
             .args(args)
             .arg("--data-dir")
             .arg(self.data_dir())
+            .args(self.database_args())
             .env("READOUT_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -537,5 +538,57 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A host whose agent runs `cat level.txt`, with `level_pct` parsed from it
+/// and a rule: warning above 50, error above 90.
+pub struct LevelHost {
+    pub id: String,
+    pub agent: Agent,
+    pub file: PathBuf,
+}
+
+impl LevelHost {
+    pub fn new(server: &Server, name: &str) -> Self {
+        let (id, key) = server.add_host(name);
+        Self::with_key(server, id, &key)
+    }
+
+    /// The host `id` already added (its agent's key is `key`).
+    pub fn with_key(server: &Server, id: String, key: &str) -> Self {
+        let agent = Agent::new(&server.url(), &id, key, "", "");
+        let file = agent.path("level.txt");
+        std::fs::write(&file, "level 10\n").expect("write level");
+        std::fs::write(
+            agent.path("available_commands.sh"),
+            format!("readout_level=\"cat {}\"\n", file.display()),
+        )
+        .expect("allowlist");
+        agent.once();
+        server.api_put(
+            &format!("/hosts/{id}/commands"),
+            &serde_json::json!({"commands": ["readout_level"]}),
+        );
+        // The agent learns the new list from this cycle's answer.
+        agent.once();
+        server.api_put(
+            &format!("/hosts/{id}/sources/readout_level"),
+            &serde_json::json!({"parser": {"variables": [
+                {"name": "level_pct", "extract": {"from": "regex", "pattern": "level (\\d+)"}}
+            ]}}),
+        );
+        let rule = server.api_put(
+            &format!("/hosts/{id}/alerts/level_pct"),
+            &serde_json::json!({"warning": {"above": 50}, "error": {"above": 90}}),
+        );
+        assert_eq!(rule["trigger_after"], 1);
+        Self { id, agent, file }
+    }
+
+    /// Writes `level N` and runs one cycle.
+    pub fn report(&self, level: u32) {
+        std::fs::write(&self.file, format!("level {level}\n")).expect("write level");
+        self.agent.once();
     }
 }

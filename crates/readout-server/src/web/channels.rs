@@ -1,0 +1,419 @@
+//! Notification channels and routes on the alerts page: a workspace's
+//! owners and admins add them (email, any HTTP call, or a preset of a
+//! common service), send a test, and delete them. The operator's (made
+//! with the admin token) route every server and are shown read-only.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use readout_alerting::State as AlertState;
+use readout_alerting::route::{Escalation, Route};
+use readout_notify::presets::{self, Preset};
+use readout_notify::{ChannelConfig, EmailChannel, WebhookChannel};
+use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
+
+use super::alerts::{Fields, Refused, is_admin, render};
+use super::pages::{CsrfForm, failed, forbidden, not_allowed};
+use super::{Viewer, csrf_ok, same_origin};
+use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
+use crate::state::AppState;
+
+/// The problem states a route can pick.
+const STATES: [AlertState; 4] = [
+    AlertState::Warning,
+    AlertState::Error,
+    AlertState::NoData,
+    AlertState::Silent,
+];
+
+/// The refusal of a change to channels or routes, if any: same origin,
+/// the session's CSRF token, and an owner or admin.
+fn admin_refusal(user: &SessionUser, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    if !same_origin(headers) || !csrf_ok(user, csrf) {
+        return Some(forbidden());
+    }
+    (!is_admin(user)).then(not_allowed)
+}
+
+fn ours(user: &SessionUser, workspace: Option<&String>) -> bool {
+    workspace.is_some_and(|w| *w == user.workspace_id)
+}
+
+/// What a channel is, in a few words that give no secret away (a webhook
+/// URL often is one: only its host is shown).
+fn channel_kind(row: &ChannelRow) -> String {
+    match serde_json::from_str::<ChannelConfig>(&row.config_json) {
+        Ok(ChannelConfig::Email(email)) => format!("email to {}", email.to.join(", ")),
+        Ok(ChannelConfig::Webhook(hook)) => match (hook.preset, hook.url) {
+            (Some(preset), _) => preset.name().to_owned(),
+            (None, Some(url)) => {
+                let host = url::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                format!(
+                    "webhook to {}",
+                    host.unwrap_or_else(|| "a templated URL".into())
+                )
+            }
+            (None, None) => "webhook".to_owned(),
+        },
+        Err(_) => "unreadable".to_owned(),
+    }
+}
+
+/// The channels and routes this user sees, and the choices of the forms.
+pub(super) fn page_context(
+    user: &SessionUser,
+    channels: &[ChannelRow],
+    routes: &[RouteRow],
+) -> minijinja::Value {
+    let admin = is_admin(user);
+    let visible = |w: Option<&String>| w.is_none() || ours(user, w);
+    let name_of = |id: &String| {
+        channels
+            .iter()
+            .find(|c| &c.id == id)
+            .map_or_else(|| id.clone(), |c| c.name.clone())
+    };
+    let channel_rows: Vec<_> = channels
+        .iter()
+        .filter(|c| admin && visible(c.workspace_id.as_ref()))
+        .map(|c| {
+            minijinja::context! {
+                id => c.id.as_str(), name => c.name.as_str(), kind => channel_kind(c),
+                ours => ours(user, c.workspace_id.as_ref()),
+            }
+        })
+        .collect();
+    let route_rows: Vec<_> = routes
+        .iter()
+        .filter(|r| admin && visible(r.workspace_id.as_ref()))
+        .map(|r| {
+            let route = &r.route.0;
+            let list = |items: &[String], all: &str| {
+                if items.is_empty() {
+                    all.to_owned()
+                } else {
+                    items.join(", ")
+                }
+            };
+            let states: Vec<String> = route.states.iter().map(|s| s.as_str().to_owned()).collect();
+            minijinja::context! {
+                id => r.id.as_str(), name => r.name.as_str(),
+                ours => ours(user, r.workspace_id.as_ref()),
+                to => route.channels.iter().map(name_of).collect::<Vec<_>>().join(", "),
+                servers => list(&route.hosts, "every server"),
+                variables => list(&route.variables, "every variable and silence"),
+                states => list(&states, "every problem"),
+                repeat => repeat_text(route.repeat_every_secs),
+                escalation => route.escalation.as_ref().map(|e| format!(
+                    "after {} min to {}", e.after_secs / 60,
+                    e.channels.iter().map(name_of).collect::<Vec<_>>().join(", "))),
+            }
+        })
+        .collect();
+    let presets: Vec<_> = presets::ALL
+        .iter()
+        .map(|p| {
+            let (required, optional) = p.params();
+            minijinja::context! { name => p.name(), required => required.to_vec(), optional => optional.to_vec() }
+        })
+        .collect();
+    minijinja::context! {
+        channels => channel_rows, routes => route_rows, presets => presets,
+        states => STATES.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    }
+}
+
+fn repeat_text(secs: u64) -> String {
+    match secs {
+        0 => "never".to_owned(),
+        s if s % 3600 == 0 => format!("every {} h", s / 3600),
+        s => format!("every {} min", s.div_ceil(60)),
+    }
+}
+
+/// The channel a form describes, or what is wrong with it.
+fn channel_from(form: &Fields) -> Result<ChannelBody, String> {
+    let kind = form.get("kind");
+    let config = match kind {
+        "email" => {
+            let to: Vec<String> = form
+                .get("to")
+                .split([',', ' ', '\n', '\r', '\t'])
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+            ChannelConfig::Email(EmailChannel {
+                to,
+                subject: None,
+                body: None,
+                html: false,
+            })
+        }
+        "webhook" => {
+            let mut headers = BTreeMap::new();
+            for (n, line) in form.get("headers").lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let (name, value) = line
+                    .split_once(':')
+                    .ok_or_else(|| format!("header line {}: write it as Name: value", n + 1))?;
+                headers.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+            ChannelConfig::Webhook(WebhookChannel {
+                method: Some(form.get("method").to_owned()).filter(|m| !m.is_empty()),
+                url: Some(form.get("url").to_owned()).filter(|u| !u.is_empty()),
+                headers,
+                body: Some(form.get("body").to_owned()).filter(|b| !b.is_empty()),
+                ..WebhookChannel::default()
+            })
+        }
+        preset => {
+            let preset = presets::ALL
+                .into_iter()
+                .find(|p| p.name() == preset)
+                .ok_or_else(|| "pick what kind of channel it is".to_owned())?;
+            ChannelConfig::Webhook(WebhookChannel {
+                preset: Some(preset),
+                params: preset_params(form, preset),
+                ..WebhookChannel::default()
+            })
+        }
+    };
+    Ok(ChannelBody {
+        name: form.get("name").to_owned(),
+        config,
+    })
+}
+
+/// A preset's parameters as the form names them (`slack.url`); empty
+/// optional ones are left out.
+fn preset_params(form: &Fields, preset: Preset) -> BTreeMap<String, String> {
+    let (required, optional) = preset.params();
+    required
+        .iter()
+        .chain(optional)
+        .filter_map(|param| {
+            let value = form.get(&format!("{}.{param}", preset.name()));
+            (!value.is_empty()).then(|| ((*param).to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Adds a channel to the workspace.
+pub(super) async fn add_channel<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+        return page;
+    }
+    let id = match crate::keys::new_id("ch_") {
+        Ok(id) => id,
+        Err(e) => return failed("making a channel id", e),
+    };
+    let saved = match channel_from(&form) {
+        Ok(channel) => save_channel(&state, &id, Some(&user.workspace_id), channel)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    match saved {
+        Ok(_) => Redirect::to("/alerts#channels").into_response(),
+        Err(why) => {
+            let refused = Refused::new("channels", format!("Channel not added: {why}."), form);
+            render(&state, &user, None, Some(refused)).await
+        }
+    }
+}
+
+/// The channel `cid` if the workspace keeps it, else the response to give.
+async fn own_channel<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    cid: &str,
+) -> Result<ChannelRow, Response> {
+    match state.db.channel(cid).await {
+        Ok(row) if ours(user, row.workspace_id.as_ref()) => Ok(row),
+        Ok(_) | Err(DbError::NotFound) => Err(StatusCode::NOT_FOUND.into_response()),
+        Err(e) => Err(failed("reading a channel", e)),
+    }
+}
+
+/// Deletes one of the workspace's channels, unless a route sends to it.
+pub(super) async fn delete_channel<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(cid): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+        return page;
+    }
+    if let Err(page) = own_channel(&state, &user, &cid).await {
+        return page;
+    }
+    match remove_channel(&state, &cid).await {
+        Ok(()) => Redirect::to("/alerts#channels").into_response(),
+        Err(e) if e.status() == StatusCode::CONFLICT => {
+            let why = format!("Channel not deleted: {e}.");
+            let refused = Refused::new("channels", why, Fields::default());
+            render(&state, &user, None, Some(refused)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Queues a test notification on one of the workspace's channels.
+pub(super) async fn test_channel<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(cid): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+        return page;
+    }
+    if let Err(page) = own_channel(&state, &user, &cid).await {
+        return page;
+    }
+    let notice = crate::delivery::sample_notice(readout_alerting::route::NoticeKind::Test);
+    match state.db.enqueue(&cid, &notice, crate::now_ms()).await {
+        Ok(_) => {
+            let cid: String = form_urlencoded::byte_serialize(cid.as_bytes()).collect();
+            Redirect::to(&format!("/alerts?tested={cid}#delivery")).into_response()
+        }
+        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failed("queueing a test", e),
+    }
+}
+
+/// Minutes from a form field: empty is `default`.
+fn minutes(
+    form: &Fields,
+    key: &str,
+    what: &str,
+    default: Option<u64>,
+) -> Result<Option<u64>, String> {
+    match form.get(key) {
+        "" => Ok(default),
+        text => text
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| format!("{what}: {text:?} is not a whole number of minutes")),
+    }
+}
+
+/// The route a form describes, or what is wrong with it.
+fn route_from(form: &Fields) -> Result<RouteBody, String> {
+    let owned = |key: &str| -> Vec<String> { form.all(key).map(str::to_owned).collect() };
+    let mut states = Vec::new();
+    for text in form.all("states") {
+        let state = STATES
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| format!("{text:?} is not a problem state"))?;
+        states.push(state);
+    }
+    let repeat = minutes(form, "repeat_minutes", "repeat", Some(0))?.unwrap_or_default();
+    let escalation = match minutes(form, "escalate_minutes", "escalate after", None)? {
+        Some(after) => Some(Escalation {
+            after_secs: after.saturating_mul(60),
+            channels: owned("escalate_channels"),
+        }),
+        None if form.all("escalate_channels").next().is_some() => {
+            return Err("say after how many minutes to escalate".into());
+        }
+        None => None,
+    };
+    let variables = form
+        .get("variables")
+        .split([',', ' ', '\n', '\r', '\t'])
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(RouteBody {
+        name: form.get("name").to_owned(),
+        route: Route {
+            channels: owned("channels"),
+            hosts: owned("hosts"),
+            variables,
+            states,
+            repeat_every_secs: repeat.saturating_mul(60),
+            escalation,
+        },
+    })
+}
+
+/// Adds a route of the workspace's incidents to its channels.
+pub(super) async fn add_route<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+        return page;
+    }
+    // The form offers only the workspace's channels: another's is not found.
+    for cid in form.all("channels").chain(form.all("escalate_channels")) {
+        if let Err(page) = own_channel(&state, &user, cid).await {
+            return page;
+        }
+    }
+    let id = match crate::keys::new_id("rt_") {
+        Ok(id) => id,
+        Err(e) => return failed("making a route id", e),
+    };
+    let saved = match route_from(&form) {
+        Ok(route) => save_route(&state, &id, Some(&user.workspace_id), route)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    match saved {
+        Ok(_) => Redirect::to("/alerts#routes").into_response(),
+        Err(why) => {
+            let refused = Refused::new("routes", format!("Route not added: {why}."), form);
+            render(&state, &user, None, Some(refused)).await
+        }
+    }
+}
+
+/// Deletes one of the workspace's routes.
+pub(super) async fn delete_route<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(rid): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+        return page;
+    }
+    let routes = match state.db.routes().await {
+        Ok(routes) => routes,
+        Err(e) => return failed("reading routes", e),
+    };
+    if !routes
+        .iter()
+        .any(|r| r.id == rid && ours(&user, r.workspace_id.as_ref()))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.db.delete_route(&rid).await {
+        Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#routes").into_response(),
+        Err(e) => failed("deleting a route", e),
+    }
+}
