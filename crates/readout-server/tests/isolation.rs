@@ -51,11 +51,15 @@ impl Session {
     }
 
     fn log_in_with(server: &Server, email: &str, password: &str) -> Self {
-        let base = server.url();
         let (status, cookie) = post_login(server, email, password);
         let cookie = cookie.unwrap_or_else(|| panic!("no session cookie: {status}"));
+        Self::with_cookie(server, cookie)
+    }
+
+    /// The session of a cookie the server set.
+    fn with_cookie(server: &Server, cookie: String) -> Self {
         let mut session = Self {
-            base,
+            base: server.url(),
             cookie,
             csrf: String::new(),
         };
@@ -379,6 +383,19 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         "POST",
         format!("/alerts/routes/{adas_route}/delete"),
         Some(form.clone()),
+    ));
+    let adas_workspace = server.api_get(&format!("/hosts/{id}"))["workspace_id"]
+        .as_str()
+        .expect("Ada's workspace")
+        .to_owned();
+    walk.push((
+        "/account/workspace",
+        "POST",
+        "/account/workspace".into(),
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("csrf={}&workspace={adas_workspace}", bob.csrf),
+        )),
     ));
     walk.push((
         "/alerts/incidents/{iid}",
@@ -848,7 +865,7 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
     );
     assert_eq!(status, 422);
     assert!(
-        page.contains("vera@example.org has an account already."),
+        page.contains("vera@example.org is a member already."),
         "{page}"
     );
     let invitation = &mails_to("carol@example.org", 1)[0];
@@ -1226,4 +1243,135 @@ fn a_workspaces_route_tells_only_of_its_own_servers_on_sqlite() {
 fn a_workspaces_route_tells_only_of_its_own_servers_on_postgres() {
     let db = support::PgDatabase::create();
     workspace_routes_story(&["--database-url", &db.url]);
+}
+
+#[test]
+fn someone_in_two_workspaces_joins_with_their_account_and_switches_between_them() {
+    let server = Server::start();
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &[
+            "bob@example.org",
+            "--name",
+            "Bob",
+            "--new-workspace",
+            "Bob's",
+        ],
+        "owner of another workspace",
+    );
+    server.add_host("web-a");
+    let ada = Session::log_in(&server, "ada@example.org");
+    let bob = Session::log_in(&server, "bob@example.org");
+    add_server_on_page(&bob, "web-b");
+    let servers = |session: &Session| session.call("GET", "/servers", None).1;
+    assert!(servers(&bob).contains("web-b") && !servers(&bob).contains("web-a"));
+
+    // Ada invites Bob's address, with no SMTP relay: the page hands the link over.
+    let (status, page) = ada.post_form(
+        "/members/invite",
+        &[("email", "bob@example.org"), ("role", "viewer")],
+    );
+    assert_eq!(status, 200, "{page}");
+    let link = page
+        .split("id=\"invite-link\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the invitation link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let (status, page) = get_plain(&link);
+    assert_eq!(status, 200);
+    assert!(page.contains("This address has an account"), "{page}");
+    let join = |password: &str| {
+        post_plain(
+            &server,
+            "/join",
+            &[("token", &token), ("password", password)],
+        )
+    };
+    let (status, cookie, page) = join("not bob's password");
+    assert_eq!(status, 401, "{page}");
+    assert!(
+        cookie.is_none() && page.contains("Wrong password."),
+        "{page}"
+    );
+    let (status, cookie, _) = join(PASSWORD);
+    assert_eq!(status, 303);
+    assert_eq!(join(PASSWORD).0, 404, "a link works once");
+
+    // The new session looks at Ada's workspace, as a viewer there.
+    let joined = Session::with_cookie(&server, cookie.expect("signed in"));
+    assert!(servers(&joined).contains("web-a") && !servers(&joined).contains("web-b"));
+    let (_, members) = ada.call("GET", "/members", None);
+    assert!(
+        members.contains("bob@example.org</td><td>viewer"),
+        "{members}"
+    );
+    let (status, _) = joined.post_form(
+        "/alerts/channels",
+        &[("name", "x"), ("kind", "email"), ("to", "bob@example.org")],
+    );
+    assert_eq!(status, 403, "a viewer in Ada's workspace");
+    // The older session still looks at his own; each picks its own.
+    assert!(servers(&bob).contains("web-b"));
+    let (_, account) = joined.call("GET", "/account", None);
+    assert!(
+        account.contains("Bob&#x27;s") && account.contains("shown now"),
+        "{account}"
+    );
+    let bobs = attr_after(&account, "<td>Bob&#x27;s</td>", "data-workspace");
+    let (status, _) = joined.post_form("/account/workspace", &[("workspace", &bobs)]);
+    assert_eq!(status, 303);
+    assert!(servers(&joined).contains("web-b") && !servers(&joined).contains("web-a"));
+    let (status, page) = joined.post_form(
+        "/alerts/channels",
+        &[("name", "x"), ("kind", "email"), ("to", "bob@example.org")],
+    );
+    assert_eq!(
+        status, 422,
+        "an owner here (no SMTP relay for email): {page}"
+    );
+    assert!(page.contains("email channels need an SMTP relay"), "{page}");
+    // Nobody switches into a workspace they are not in.
+    let (_, account) = ada.call("GET", "/account", None);
+    assert!(
+        !account.contains("id=\"workspaces\""),
+        "one workspace: no list"
+    );
+    let adas = server.api_get("/hosts")[0]["workspace_id"]
+        .as_str()
+        .expect("Ada's workspace")
+        .to_owned();
+    let carol_ws = {
+        add_user(
+            &server,
+            &[
+                "carol@example.org",
+                "--name",
+                "Carol",
+                "--new-workspace",
+                "Carol's",
+            ],
+            "a third workspace",
+        );
+        let carol = Session::log_in(&server, "carol@example.org");
+        let (_, page) = carol.call("GET", "/servers", None);
+        assert!(!page.contains("web-a"));
+        let (status, _) = carol.post_form("/account/workspace", &[("workspace", &adas)]);
+        assert_eq!(status, 404, "Carol is not in Ada's workspace");
+        servers(&carol)
+    };
+    assert!(!carol_ws.contains("web-a") && !carol_ws.contains("web-b"));
+    // Invited again: a member already.
+    let (status, page) = ada.post_form(
+        "/members/invite",
+        &[("email", "bob@example.org"), ("role", "editor")],
+    );
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("bob@example.org is a member already."),
+        "{page}"
+    );
 }

@@ -525,6 +525,12 @@ async fn variables_story<D: Database>(db: D) {
 
 /// Accounts: one owner only; members join the first workspace, which
 /// claims the hosts made before it; sessions end when they expire.
+/// The workspace a session looks at: its id and name.
+async fn looking<D: Database>(db: &D, hash: u8) -> (String, String) {
+    let user = db.session(&[hash], T0).await.expect("read").expect("live");
+    (user.workspace_id, user.workspace_name)
+}
+
 async fn accounts_story<D: Database>(db: D) {
     let user = |id: &str, email: &str| User {
         id: id.into(),
@@ -715,6 +721,59 @@ async fn accounts_story<D: Database>(db: D) {
     );
     assert!(
         db.link(&[2; 32], "invite", T0)
+            .await
+            .expect("read")
+            .is_some(),
+        "a refused use leaves the link"
+    );
+    // The account that exists takes the invitation instead: a member of
+    // both, each session looking at the workspace it picked.
+    assert_eq!(
+        db.join_with_account(&[2; 32], "u_3", T0 + 3)
+            .await
+            .expect("joined"),
+        "w_2"
+    );
+    let theirs: Vec<(String, Role)> = db
+        .memberships("u_3")
+        .await
+        .expect("memberships")
+        .into_iter()
+        .map(|m| (m.workspace_name, m.role.0))
+        .collect();
+    assert_eq!(
+        theirs,
+        [
+            ("Ops".to_owned(), Role::Viewer),
+            ("Lab".to_owned(), Role::Viewer)
+        ]
+    );
+    assert_eq!(
+        looking(&db, 1).await,
+        ("w_1".into(), "Ops".into()),
+        "the first by default"
+    );
+    db.set_session_workspace(&[1], "w_2").await.expect("switch");
+    assert_eq!(looking(&db, 1).await, ("w_2".into(), "Lab".into()));
+    let elsewhere = db.set_session_workspace(&[1], "w_nope").await;
+    assert!(matches!(elsewhere, Err(DbError::NotFound)), "{elsewhere:?}");
+    let used = db.join_with_account(&[2; 32], "u_3", T0 + 4).await;
+    assert!(matches!(used, Err(DbError::NotFound)), "{used:?}");
+    db.create_link(&link(4, "invite", "z@x.org", Some(("w_2", "admin"))))
+        .await
+        .expect("invite");
+    let not_theirs = db.join_with_account(&[4; 32], "u_3", T0 + 4).await;
+    assert!(
+        matches!(not_theirs, Err(DbError::NotFound)),
+        "another address's link"
+    );
+    db.create_link(&link(5, "invite", "c@x.org", Some(("w_2", "admin"))))
+        .await
+        .expect("invite");
+    let member = db.join_with_account(&[5; 32], "u_3", T0 + 4).await;
+    assert!(matches!(member, Err(DbError::Conflict(_))), "{member:?}");
+    assert!(
+        db.link(&[5; 32], "invite", T0)
             .await
             .expect("read")
             .is_some(),

@@ -165,6 +165,15 @@ pub struct Member {
     pub role: RoleText,
 }
 
+/// One of a user's workspaces.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Membership {
+    pub workspace_id: String,
+    pub workspace_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleText,
+}
+
 /// Users, workspaces and sessions. Implemented once for both backends by
 /// [`crate::impl_accounts`].
 pub trait Accounts {
@@ -188,12 +197,27 @@ pub trait Accounts {
         session: &NewSession,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// The session's user if the session exists and has not expired.
+    /// The session's user if the session exists and has not expired, in
+    /// the workspace the session picked (else the user's first).
     fn session(
         &self,
         token_hash: &[u8],
         now_ms: i64,
     ) -> impl Future<Output = Result<Option<SessionUser>, DbError>> + Send;
+
+    /// Points a session at another of its user's workspaces; `NotFound`
+    /// unless the user is a member of it.
+    fn set_session_workspace(
+        &self,
+        token_hash: &[u8],
+        workspace_id: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The workspaces a user belongs to, in the order they joined.
+    fn memberships(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<Membership>, DbError>> + Send;
 
     /// A workspace's hosts (removed ones left out), by name.
     fn hosts_of(
@@ -256,6 +280,17 @@ pub trait Accounts {
         user: &User,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Uses an invitation for an account that exists (its address must be
+    /// the invitation's): the user joins its workspace with its role;
+    /// returns the workspace. `NotFound` if the link is used, expired or
+    /// for another address; `Conflict` if the user is a member already.
+    fn join_with_account(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<String, DbError>> + Send;
 
     /// Uses a reset link: the account gets the new password and every one
     /// of its sessions ends; `NotFound` if the link is used or expired.

@@ -8,12 +8,15 @@ macro_rules! impl_accounts {
             /// Commits what was written, or rolls it back at once: on SQLite
             /// a dropped transaction keeps the write lock until its
             /// connection is next used.
-            async fn finish(
+            async fn finish<T>(
                 tx: $crate::sqlx::Transaction<'static, $db>,
-                written: Result<(), $crate::DbError>,
-            ) -> Result<(), $crate::DbError> {
+                written: Result<T, $crate::DbError>,
+            ) -> Result<T, $crate::DbError> {
                 match written {
-                    Ok(()) => Ok(tx.commit().await?),
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
                     Err(e) => {
                         tx.rollback().await?;
                         Err(e)
@@ -157,18 +160,46 @@ macro_rules! impl_accounts {
                 token_hash: &[u8],
                 now_ms: i64,
             ) -> Result<Option<$crate::SessionUser>, $crate::DbError> {
-                // The user's first workspace, until switching lands.
+                // The session's workspace if the user is still in it, else their first.
                 Ok($crate::sqlx::query_as(
                     "SELECT u.id AS user_id, u.email, u.name, s.csrf_token, w.id AS workspace_id, \
                      w.name AS workspace_name, m.role \
                      FROM sessions s JOIN users u ON u.id = s.user_id \
                      JOIN memberships m ON m.user_id = u.id JOIN workspaces w ON w.id = m.workspace_id \
                      WHERE s.token_hash = $1 AND s.expires_at_ms > $2 \
-                     ORDER BY m.created_at_ms, w.id LIMIT 1",
+                     ORDER BY CASE WHEN m.workspace_id = s.workspace_id THEN 0 ELSE 1 END, \
+                     m.created_at_ms, w.id LIMIT 1",
                 )
                 .bind(token_hash)
                 .bind(now_ms)
                 .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn set_session_workspace(
+                &self,
+                token_hash: &[u8],
+                workspace_id: &str,
+            ) -> Result<(), $crate::DbError> {
+                let done = $crate::sqlx::query(
+                    "UPDATE sessions SET workspace_id = $2 WHERE token_hash = $1 AND EXISTS \
+                     (SELECT 1 FROM memberships m WHERE m.user_id = sessions.user_id AND m.workspace_id = $2)",
+                )
+                .bind(token_hash)
+                .bind(workspace_id)
+                .execute(&self.pool)
+                .await?;
+                $crate::DbError::expect_one(done.rows_affected())
+            }
+
+            async fn memberships(&self, user_id: &str) -> Result<Vec<$crate::Membership>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT w.id AS workspace_id, w.name AS workspace_name, m.role FROM memberships m \
+                     JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 \
+                     ORDER BY m.created_at_ms, w.id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
                 .await?)
             }
 
@@ -312,6 +343,49 @@ macro_rules! impl_accounts {
                         return Err($crate::DbError::NotFound);
                     };
                     Self::insert_member(&mut tx, user, &workspace_id, &role).await
+                }
+                .await;
+                Self::finish(tx, written).await
+            }
+
+            async fn join_with_account(
+                &self,
+                token_hash: &[u8],
+                user_id: &str,
+                now_ms: i64,
+            ) -> Result<String, $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.pool.begin().await?;
+                let written: Result<String, $crate::DbError> = async {
+                    let claimed: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                        "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'invite' \
+                         AND used_at_ms IS NULL AND expires_at_ms > $2 \
+                         AND email = (SELECT email FROM users WHERE id = $3) RETURNING workspace_id, role",
+                    )
+                    .bind(token_hash)
+                    .bind(now_ms)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((Some(workspace_id), Some(role))) = claimed else {
+                        return Err($crate::DbError::NotFound);
+                    };
+                    sqlx::query(
+                        "INSERT INTO memberships (workspace_id, user_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&workspace_id)
+                    .bind(user_id)
+                    .bind(&role)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => {
+                            $crate::DbError::Conflict("you are a member of this workspace already".into())
+                        }
+                        _ => $crate::DbError::Other(e),
+                    })?;
+                    Ok(workspace_id)
                 }
                 .await;
                 Self::finish(tx, written).await

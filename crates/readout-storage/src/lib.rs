@@ -23,8 +23,8 @@ pub use serde_json;
 pub use sqlx;
 
 pub use accounts::{
-    AccountLink, Accounts, ApiToken, Joining, Member, NewApiToken, NewSession, Role, RoleText,
-    SessionUser, User,
+    AccountLink, Accounts, ApiToken, Joining, Member, Membership, NewApiToken, NewSession, Role,
+    RoleText, SessionUser, User,
 };
 pub use alerts::{
     After, Alerts, Attempt, ChannelRow, Incident, IncidentEvent, NotificationRow, RouteRow,

@@ -1,6 +1,7 @@
-//! The signed-in user's own page: change the password, and API tokens
-//! (each for this workspace, read-only or read-write, shown once, kept
-//! only as a hash, revocable).
+//! The signed-in user's own page: the workspaces they belong to (pick the
+//! one the session shows), change the password, and API tokens (each for
+//! this workspace, read-only or read-write, shown once, kept only as a
+//! hash, revocable).
 
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,9 +31,12 @@ async fn page<D: Database>(
     said: Said<'_>,
     status: StatusCode,
 ) -> Response {
-    let tokens = match state.db.api_tokens(&user.user_id).await {
-        Ok(tokens) => tokens,
-        Err(e) => return failed("listing tokens", e),
+    let (tokens, memberships) = match tokio::try_join!(
+        state.db.api_tokens(&user.user_id),
+        state.db.memberships(&user.user_id)
+    ) {
+        Ok(both) => both,
+        Err(e) => return failed("listing tokens and workspaces", e),
     };
     let tokens: Vec<_> = tokens
         .iter()
@@ -50,7 +54,7 @@ async fn page<D: Database>(
             page => "account", tokens => tokens, min_password => MIN_PASSWORD,
             password_error => said.password_error, password_changed => said.password_changed,
             new_token => said.new_token, token_error => said.token_error,
-            can_edit => user.role.0.can_edit(),
+            can_edit => user.role.0.can_edit(), workspaces => minijinja::value::Serde(&memberships),
         },
     );
     *response.status_mut() = status;
@@ -62,6 +66,35 @@ pub(super) async fn show<D: Database>(
     Viewer(user): Viewer,
 ) -> Response {
     page(&state, &user, Said::default(), StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SwitchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    workspace: String,
+}
+
+/// Shows another of the user's workspaces in this session.
+pub(super) async fn switch_workspace<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    let Some(token) = super::session_token(&headers) else {
+        return forbidden();
+    };
+    let hash = keys::hash_secret(&token);
+    match state.db.set_session_workspace(&hash, &form.workspace).await {
+        Ok(()) => Redirect::to("/servers").into_response(),
+        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failed("switching workspaces", e),
+    }
 }
 
 #[derive(Debug, Deserialize)]

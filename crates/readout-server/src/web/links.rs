@@ -1,6 +1,7 @@
 //! Links sent by email. Members: owners and admins invite people into the
 //! workspace with a role; the invitee follows the link, picks a name and
-//! a password, and is signed in. Reset: anyone asks for a link to their
+//! a password (or, having an account already, gives its password), and
+//! is signed in, looking at that workspace. Reset: anyone asks for a link to their
 //! address (the answer never tells whether an account exists), follows it
 //! and sets a new password, which ends every session of that account.
 
@@ -156,10 +157,12 @@ pub(super) async fn invite<D: Database>(
         }
         Ok(role) => role,
     };
-    match state.db.user_by_email(&email).await {
-        Ok(Some(_)) => return refuse(format!("{email} has an account already.")).await,
-        Ok(None) => {}
-        Err(e) => return failed("looking up a user", e),
+    let members = match state.db.members(&user.workspace_id).await {
+        Ok(members) => members,
+        Err(e) => return failed("listing members", e),
+    };
+    if members.iter().any(|m| m.email == email) {
+        return refuse(format!("{email} is a member already.")).await;
     }
     let made = new_link(
         "invite",
@@ -177,7 +180,7 @@ pub(super) async fn invite<D: Database>(
     }
     let url = format!("{}/join?token={token}", state.settings.public_url);
     let body = format!(
-        "{} invites you to the workspace \"{}\" on Readout, as {}.\n\nFollow this link within {INVITE_DAYS} days to make your account:\n{url}\n",
+        "{} invites you to the workspace \"{}\" on Readout, as {}.\n\nFollow this link within {INVITE_DAYS} days to join (with your account, if you have one):\n{url}\n",
         user.name,
         user.workspace_name,
         role.as_str()
@@ -209,22 +212,24 @@ fn link_gone() -> Response {
         .into_response()
 }
 
+/// The join page; `account` tells whether the invited address has one.
 fn join_page<D: Database>(
     state: &AppState<D>,
     token: &str,
     link: &AccountLink,
-    error: Option<&str>,
+    account: bool,
+    error: Option<(StatusCode, &str)>,
 ) -> Response {
     let mut response = state.web.render(
         "join.html",
         None,
         minijinja::context! {
             token => token, email => link.email.as_str(), role => link.role.as_deref(),
-            error => error, min_password => MIN_PASSWORD,
+            error => error.map(|(_, e)| e), min_password => MIN_PASSWORD, account => account,
         },
     );
-    if error.is_some() {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Some((status, _)) = error {
+        *response.status_mut() = status;
     }
     response
 }
@@ -233,14 +238,18 @@ pub(super) async fn join_form<D: Database>(
     State(state): State<AppState<D>>,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    match state
+    let link = match state
         .db
         .link(&keys::hash_secret(&q.token), "invite", crate::now_ms())
         .await
     {
-        Ok(Some(link)) => join_page(&state, &q.token, &link, None),
-        Ok(None) => link_gone(),
-        Err(e) => failed("reading an invitation", e),
+        Ok(Some(link)) => link,
+        Ok(None) => return link_gone(),
+        Err(e) => return failed("reading an invitation", e),
+    };
+    match state.db.user_by_email(&link.email).await {
+        Ok(account) => join_page(&state, &q.token, &link, account.is_some(), None),
+        Err(e) => failed("looking up a user", e),
     }
 }
 
@@ -268,6 +277,11 @@ pub(super) async fn join<D: Database>(
         Ok(None) => return link_gone(),
         Err(e) => return failed("reading an invitation", e),
     };
+    match state.db.user_by_email(&link.email).await {
+        Ok(Some(account)) => return join_with_account(&state, &form, &link, &account).await,
+        Ok(None) => {}
+        Err(e) => return failed("looking up a user", e),
+    }
     let signup = Signup {
         email: &link.email,
         name: &form.name,
@@ -276,12 +290,9 @@ pub(super) async fn join<D: Database>(
     let (email, name) = match accounts::check_signup(&signup) {
         Ok(both) => both,
         Err(why) => {
-            return join_page(
-                &state,
-                &form.token,
-                &link,
-                Some(&format!("Not yet: {why}.")),
-            );
+            let why = format!("Not yet: {why}.");
+            let error = Some((StatusCode::UNPROCESSABLE_ENTITY, why.as_str()));
+            return join_page(&state, &form.token, &link, false, error);
         }
     };
     let password_hash = match accounts::hash_off_thread(&form.password).await {
@@ -299,9 +310,53 @@ pub(super) async fn join<D: Database>(
         Err(e) => return failed("making a user id", e),
     };
     match state.db.accept_invite(&hash, &user, crate::now_ms()).await {
-        Ok(()) => signed_in(&state, &user.id).await,
+        Ok(()) => signed_in(&state, &user.id, None).await,
         Err(DbError::NotFound) => link_gone(),
-        Err(DbError::Conflict(why)) => join_page(&state, &form.token, &link, Some(&why)),
+        Err(DbError::Conflict(why)) => {
+            let error = Some((StatusCode::UNPROCESSABLE_ENTITY, why.as_str()));
+            join_page(&state, &form.token, &link, false, error)
+        }
+        Err(e) => failed("accepting an invitation", e),
+    }
+}
+
+/// An invitation taken with an account that exists: its password, tried
+/// as often as a login may be, then the membership.
+async fn join_with_account<D: Database>(
+    state: &AppState<D>,
+    form: &JoinForm,
+    link: &AccountLink,
+    account: &User,
+) -> Response {
+    let key = format!("account:{}", account.email);
+    if state.web.limiter.blocked(&[key.as_str()]) {
+        let error = "Too many wrong passwords: wait 15 minutes, or reset the password.";
+        let error = Some((StatusCode::TOO_MANY_REQUESTS, error));
+        return join_page(state, &form.token, link, true, error);
+    }
+    let (password, stored) = (form.password.clone(), account.password_hash.clone());
+    let matches =
+        tokio::task::spawn_blocking(move || accounts::password_matches(&password, &stored))
+            .await
+            .unwrap_or(false);
+    if !matches {
+        state.web.limiter.failed(&[key.as_str()]);
+        let error = Some((StatusCode::UNAUTHORIZED, "Wrong password."));
+        return join_page(state, &form.token, link, true, error);
+    }
+    state.web.limiter.succeeded(&key);
+    let hash = keys::hash_secret(&form.token);
+    match state
+        .db
+        .join_with_account(&hash, &account.id, crate::now_ms())
+        .await
+    {
+        Ok(workspace) => signed_in(state, &account.id, Some(&workspace)).await,
+        Err(DbError::NotFound) => link_gone(),
+        Err(DbError::Conflict(why)) => {
+            let error = Some((StatusCode::CONFLICT, why.as_str()));
+            join_page(state, &form.token, link, true, error)
+        }
         Err(e) => failed("accepting an invitation", e),
     }
 }

@@ -187,8 +187,8 @@ impl Web {
         let user = user.map(|u| {
             minijinja::context! {
                 name => u.name.as_str(), email => u.email.as_str(),
-                workspace => u.workspace_name.as_str(), role => u.role.0.as_str(),
-                csrf => u.csrf_token.as_str(),
+                workspace => u.workspace_name.as_str(), workspace_id => u.workspace_id.as_str(),
+                role => u.role.0.as_str(), csrf => u.csrf_token.as_str(),
             }
         });
         let ctx = minijinja::context! {
@@ -258,6 +258,7 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         )
         .route("/reset/password", post(links::reset::<D>))
         .route("/account/password", post(account::change_password::<D>))
+        .route("/account/workspace", post(account::switch_workspace::<D>))
         .route("/account/tokens", post(account::create_token::<D>))
         .route(
             "/account/tokens/{tid}/revoke",
@@ -332,7 +333,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
 }
 
 /// The session token in the request's cookies, if any.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(super) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()

@@ -106,7 +106,7 @@ pub(super) async fn setup<D: Database>(
         password: &form.password,
     };
     match accounts::add_user(&state.db, &signup, joining).await {
-        Ok(user) => signed_in(&state, &user.id).await,
+        Ok(user) => signed_in(&state, &user.id, None).await,
         Err(AddUserError::Invalid(why)) => (
             StatusCode::BAD_REQUEST,
             setup_page(&state, &form, Some(&why)),
@@ -117,8 +117,26 @@ pub(super) async fn setup<D: Database>(
 }
 
 /// A new session's cookie, and on to the servers.
-pub(super) async fn signed_in<D: Database>(state: &AppState<D>, user_id: &str) -> Response {
-    match accounts::start_session(&state.db, user_id).await {
+/// Starts a session (looking at `workspace`, if given) and goes to the
+/// servers list.
+pub(super) async fn signed_in<D: Database>(
+    state: &AppState<D>,
+    user_id: &str,
+    workspace: Option<&str>,
+) -> Response {
+    let started = match accounts::start_session(&state.db, user_id).await {
+        Ok(token) => match workspace {
+            Some(w) => state
+                .db
+                .set_session_workspace(&crate::keys::hash_secret(&token), w)
+                .await
+                .map(|()| token)
+                .map_err(anyhow::Error::from),
+            None => Ok(token),
+        },
+        Err(e) => Err(e),
+    };
+    match started {
         Ok(token) => (
             [(SET_COOKIE, state.web.session_cookie(&token))],
             Redirect::to("/servers"),
@@ -217,7 +235,7 @@ pub(super) async fn login<D: Database>(
     match user {
         Some(user) if matches => {
             state.web.limiter.succeeded(&account);
-            signed_in(&state, &user.id).await
+            signed_in(&state, &user.id, None).await
         }
         _ => {
             state.web.limiter.failed(&keys);
