@@ -186,6 +186,9 @@ fn pages(c: &mut Criterion) {
         ("a server's dashboard", format!("/servers/{host}")),
         ("data sources", format!("/servers/{host}/sources")),
         ("raw outputs", format!("/servers/{host}/outputs")),
+        ("alerts", "/alerts".to_owned()),
+        ("members", "/members".to_owned()),
+        ("your account", "/account".to_owned()),
     ] {
         // A page that fails or comes back empty is no figure.
         assert!(get(&path) > 200, "{path} answered too little");

@@ -384,6 +384,19 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         format!("/alerts/routes/{adas_route}/delete"),
         Some(form.clone()),
     ));
+    let (_, members) = ada.call("GET", "/members", None);
+    let adas_id = attr_after(&members, "<td>ada@example.org</td>", "data-member");
+    for route in ["/members/{uid}/role", "/members/{uid}/remove"] {
+        walk.push((
+            route,
+            "POST",
+            route.replace("{uid}", &adas_id),
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("csrf={}&role=viewer", bob.csrf),
+            )),
+        ));
+    }
     let adas_workspace = server.api_get(&format!("/hosts/{id}"))["workspace_id"]
         .as_str()
         .expect("Ada's workspace")
@@ -1374,4 +1387,84 @@ fn someone_in_two_workspaces_joins_with_their_account_and_switches_between_them(
         page.contains("bob@example.org is a member already."),
         "{page}"
     );
+}
+
+#[test]
+fn roles_change_and_members_leave_but_a_workspace_keeps_an_owner() {
+    let server = Server::start();
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    for (email, name, role) in [
+        ("adam@example.org", "Adam", "admin"),
+        ("vera@example.org", "Vera", "viewer"),
+    ] {
+        add_user(&server, &[email, "--name", name, "--role", role], role);
+    }
+    server.add_host("web-a");
+    let ada = Session::log_in(&server, "ada@example.org");
+    let adam = Session::log_in(&server, "adam@example.org");
+    let vera = Session::log_in(&server, "vera@example.org");
+    let (_, page) = ada.call("GET", "/members", None);
+    let id_of = |email: &str| attr_after(&page, &format!("<td>{email}</td>"), "data-member");
+    let (ada_id, adam_id, vera_id) = (
+        id_of("ada@example.org"),
+        id_of("adam@example.org"),
+        id_of("vera@example.org"),
+    );
+    let role = |session: &Session, uid: &str, role: &str| {
+        session.post_form(&format!("/members/{uid}/role"), &[("role", role)])
+    };
+    let roles = || {
+        let (_, page) = ada.call("GET", "/members", None);
+        ["ada", "adam", "vera"]
+            .map(|name| {
+                let row = page
+                    .split(&format!("<td>{name}@example.org</td><td>"))
+                    .nth(1)
+                    .expect("a row");
+                row.split('<').next().unwrap_or_default().to_owned()
+            })
+            .to_vec()
+    };
+    // A viewer changes nobody; an admin changes non-owners but no owner.
+    assert_eq!(role(&vera, &adam_id, "viewer").0, 422);
+    let (status, page) = role(&adam, &ada_id, "viewer");
+    assert_eq!(status, 422);
+    assert!(page.contains("Only an owner changes an owner"), "{page}");
+    assert_eq!(role(&adam, &vera_id, "owner").0, 422, "nor makes one");
+    assert_eq!(role(&adam, &vera_id, "editor").0, 303);
+    assert_eq!(roles(), ["owner", "admin", "editor"]);
+    // The last owner stays one, and cannot leave.
+    let (status, page) = role(&ada, &ada_id, "admin");
+    assert_eq!(status, 422);
+    assert!(page.contains("keeps at least one owner"), "{page}");
+    assert_eq!(
+        ada.post_form(&format!("/members/{ada_id}/remove"), &[]).0,
+        422
+    );
+    // With a second owner, the first may step down.
+    assert_eq!(role(&ada, &adam_id, "owner").0, 303);
+    assert_eq!(role(&ada, &ada_id, "admin").0, 303);
+    assert_eq!(roles(), ["admin", "owner", "editor"]);
+    // Someone removed is out at once: their session sees no workspace.
+    assert_eq!(
+        adam.post_form(&format!("/members/{vera_id}/remove"), &[]).0,
+        303
+    );
+    let (status, _) = vera.call("GET", "/servers", None);
+    assert_eq!(status, 303, "Vera's session ends with her last workspace");
+    let (status, _, page) = post_plain(
+        &server,
+        "/login",
+        &[("email", "vera@example.org"), ("password", PASSWORD)],
+    );
+    assert_eq!(status, 403, "the account stays, in no workspace");
+    assert!(page.contains("belongs to no workspace any more"), "{page}");
+    let (_, page) = ada.call("GET", "/members", None);
+    assert!(!page.contains("vera@example.org"), "{page}");
+    // Anyone may leave.
+    assert_eq!(
+        ada.post_form(&format!("/members/{ada_id}/remove"), &[]).0,
+        303
+    );
+    assert_eq!(ada.call("GET", "/servers", None).0, 303);
 }

@@ -779,6 +779,31 @@ async fn accounts_story<D: Database>(db: D) {
             .is_some(),
         "a refused use leaves the link"
     );
+    // Roles change and members go, but Lab keeps an owner.
+    db.set_member_role("w_2", "u_6", Role::Admin)
+        .await
+        .expect("promote");
+    let last = db.set_member_role("w_2", "u_5", Role::Viewer).await;
+    assert!(matches!(last, Err(DbError::Conflict(_))), "{last:?}");
+    let last = db.remove_member("w_2", "u_5").await;
+    assert!(matches!(last, Err(DbError::Conflict(_))), "{last:?}");
+    let nobody = db.remove_member("w_2", "u_nope").await;
+    assert!(matches!(nobody, Err(DbError::NotFound)), "{nobody:?}");
+    db.remove_member("w_2", "u_6").await.expect("remove");
+    let left: Vec<(String, Role)> = db
+        .members("w_2")
+        .await
+        .expect("members")
+        .into_iter()
+        .map(|m| (m.email, m.role.0))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("c@x.org".to_owned(), Role::Viewer),
+            ("e@x.org".to_owned(), Role::Owner)
+        ]
+    );
     db.create_link(&link(3, "reset", "c@x.org", None))
         .await
         .expect("reset link");

@@ -262,6 +262,24 @@ pub trait Accounts {
         workspace_id: &str,
     ) -> impl Future<Output = Result<Vec<Member>, DbError>> + Send;
 
+    /// Gives a member another role; `NotFound` if they are not a member,
+    /// `Conflict` if that would leave the workspace without an owner.
+    fn set_member_role(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Takes someone out of a workspace (their sessions there fall back to
+    /// another of theirs, or end; their tokens for it stop working);
+    /// `NotFound` and `Conflict` as for [`Accounts::set_member_role`].
+    fn remove_member(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
     fn create_link(&self, link: &AccountLink) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// A link of `kind` that is unused and unexpired at `now_ms`.

@@ -24,6 +24,38 @@ macro_rules! impl_accounts {
                 }
             }
 
+            /// Holds the workspace's row until the transaction ends: two
+            /// owners stepping down at once cannot both pass the owner count.
+            async fn lock_workspace(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                workspace_id: &str,
+            ) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query("UPDATE workspaces SET name = name WHERE id = $1")
+                    .bind(workspace_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            /// `Conflict` unless the workspace still has an owner.
+            async fn keeps_an_owner(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                workspace_id: &str,
+            ) -> Result<(), $crate::DbError> {
+                let owners: i64 = $crate::sqlx::query_scalar(
+                    "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'",
+                )
+                .bind(workspace_id)
+                .fetch_one(&mut **tx)
+                .await?;
+                if owners == 0 {
+                    return Err($crate::DbError::Conflict(
+                        "a workspace keeps at least one owner: make someone else owner first".into(),
+                    ));
+                }
+                Ok(())
+            }
+
             /// A new user and their membership, in the caller's transaction.
             async fn insert_member(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
@@ -283,6 +315,48 @@ macro_rules! impl_accounts {
                 .bind(workspace_id)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn set_member_role(
+                &self,
+                workspace_id: &str,
+                user_id: &str,
+                role: $crate::Role,
+            ) -> Result<(), $crate::DbError> {
+                let mut tx = self.pool.begin().await?;
+                let written = async {
+                    Self::lock_workspace(&mut tx, workspace_id).await?;
+                    let done = $crate::sqlx::query(
+                        "UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2",
+                    )
+                    .bind(workspace_id)
+                    .bind(user_id)
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    $crate::DbError::expect_one(done.rows_affected())?;
+                    Self::keeps_an_owner(&mut tx, workspace_id).await
+                }
+                .await;
+                Self::finish(tx, written).await
+            }
+
+            async fn remove_member(&self, workspace_id: &str, user_id: &str) -> Result<(), $crate::DbError> {
+                let mut tx = self.pool.begin().await?;
+                let written = async {
+                    Self::lock_workspace(&mut tx, workspace_id).await?;
+                    let done = $crate::sqlx::query(
+                        "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+                    )
+                    .bind(workspace_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    $crate::DbError::expect_one(done.rows_affected())?;
+                    Self::keeps_an_owner(&mut tx, workspace_id).await
+                }
+                .await;
+                Self::finish(tx, written).await
             }
 
             async fn create_link(&self, link: &$crate::AccountLink) -> Result<(), $crate::DbError> {

@@ -5,15 +5,15 @@
 //! address (the answer never tells whether an account exists), follows it
 //! and sets a new password, which ends every session of that account.
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_notify::channel::Email;
-use readout_storage::{AccountLink, Database, DbError, Role, SessionUser, User};
+use readout_storage::{AccountLink, Database, DbError, Member, Role, SessionUser, User};
 use serde::Deserialize;
 
 use super::accounts::{self, MIN_PASSWORD, Signup};
-use super::pages::{failed, forbidden, not_allowed, signed_in};
+use super::pages::{CsrfForm, failed, forbidden, not_allowed, signed_in};
 use super::{ClientAddr, Viewer, csrf_ok, same_origin};
 use crate::keys;
 use crate::state::AppState;
@@ -95,12 +95,22 @@ async fn members_page<D: Database>(
         Some(user),
         minijinja::context! {
             page => "members", members => minijinja::value::Serde(&members), admin => is_admin(user),
+            owner => user.role.0 == Role::Owner, me => user.user_id.as_str(),
             invited => invited, link => link, mailed => mailed, error => said.error,
             mail_ready => state.delivery.mailer.is_some(),
         },
     );
     *response.status_mut() = status;
     response
+}
+
+/// The members page saying why a change was refused.
+async fn refused<D: Database>(state: &AppState<D>, user: &SessionUser, why: String) -> Response {
+    let said = Said {
+        error: Some(why),
+        ..Said::default()
+    };
+    members_page(state, user, said).await
 }
 
 pub(super) async fn members<D: Database>(
@@ -132,16 +142,7 @@ pub(super) async fn invite<D: Database>(
     if !is_admin(&user) {
         return not_allowed();
     }
-    let refuse = |why: String| {
-        members_page(
-            &state,
-            &user,
-            Said {
-                error: Some(why),
-                ..Said::default()
-            },
-        )
-    };
+    let refuse = |why: String| refused(&state, &user, why);
     let email = form.email.trim().to_lowercase();
     let check = Signup {
         email: &email,
@@ -196,6 +197,99 @@ pub(super) async fn invite<D: Database>(
         },
     )
     .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Whether `user` may change `target`'s membership (to `role`, if given):
+/// owners and admins may, but only an owner touches an owner or makes
+/// one; anyone may leave.
+fn may_change(user: &SessionUser, target: &Member, role: Option<Role>) -> Result<(), String> {
+    if target.user_id == user.user_id && role.is_none() {
+        return Ok(());
+    }
+    if !is_admin(user) {
+        return Err("Only owners and admins change members.".into());
+    }
+    let owners_only = target.role.0 == Role::Owner || role == Some(Role::Owner);
+    if owners_only && user.role.0 != Role::Owner {
+        return Err("Only an owner changes an owner's role or makes an owner.".into());
+    }
+    Ok(())
+}
+
+/// Changes a member's role, or (without a role) takes them out.
+async fn change_member<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    csrf: &str,
+    uid: &str,
+    role: Option<Role>,
+) -> Response {
+    if !same_origin(headers) || !csrf_ok(user, csrf) {
+        return forbidden();
+    }
+    let members = match state.db.members(&user.workspace_id).await {
+        Ok(members) => members,
+        Err(e) => return failed("listing members", e),
+    };
+    let Some(target) = members.iter().find(|m| m.user_id == uid) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let refuse = |why: String| refused(state, user, why);
+    if let Err(why) = may_change(user, target, role) {
+        return refuse(why).await;
+    }
+    let done = match role {
+        Some(role) => {
+            state
+                .db
+                .set_member_role(&user.workspace_id, uid, role)
+                .await
+        }
+        None => state.db.remove_member(&user.workspace_id, uid).await,
+    };
+    match done {
+        Ok(()) if uid == user.user_id => Redirect::to("/servers").into_response(),
+        Ok(()) => Redirect::to("/members").into_response(),
+        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(DbError::Conflict(why)) => refuse(format!("Not changed: {why}.")).await,
+        Err(e) => failed("changing a member", e),
+    }
+}
+
+pub(super) async fn set_role<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let Ok(role) = form.role.parse::<Role>() else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pick owner, admin, editor or viewer",
+        )
+            .into_response();
+    };
+    change_member(&state, &user, &headers, &form.csrf, &uid, Some(role)).await
+}
+
+pub(super) async fn remove<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    change_member(&state, &user, &headers, &form.csrf, &uid, None).await
 }
 
 #[derive(Debug, Deserialize)]

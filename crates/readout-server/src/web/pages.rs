@@ -235,7 +235,15 @@ pub(super) async fn login<D: Database>(
     match user {
         Some(user) if matches => {
             state.web.limiter.succeeded(&account);
-            signed_in(&state, &user.id, None).await
+            match state.db.memberships(&user.id).await {
+                Ok(workspaces) if workspaces.is_empty() => {
+                    let why = "Your account belongs to no workspace any more: ask an owner or admin to invite you.";
+                    let page = login_page(&state, &form.email, Some(why));
+                    (StatusCode::FORBIDDEN, page).into_response()
+                }
+                Ok(_) => signed_in(&state, &user.id, None).await,
+                Err(e) => failed("listing workspaces", e),
+            }
         }
         _ => {
             state.web.limiter.failed(&keys);
