@@ -364,6 +364,27 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         Some(form.clone()),
     ));
     walk.push((
+        "/alerts/channels/{cid}",
+        "POST",
+        format!("/alerts/channels/{adas_channel}"),
+        Some((
+            "application/x-www-form-urlencoded",
+            format!(
+                "csrf={}&name=taken&kind=email&to=bob%40example.org",
+                bob.csrf
+            ),
+        )),
+    ));
+    walk.push((
+        "/alerts/routes/{rid}",
+        "POST",
+        format!("/alerts/routes/{adas_route}"),
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("csrf={}&name=taken", bob.csrf),
+        )),
+    ));
+    walk.push((
         "/alerts/channels/{cid}/delete",
         "POST",
         format!("/alerts/channels/{adas_channel}/delete"),
@@ -1467,4 +1488,132 @@ fn roles_change_and_members_leave_but_a_workspace_keeps_an_owner() {
         303
     );
     assert_eq!(ada.call("GET", "/servers", None).0, 303);
+}
+
+#[test]
+fn channels_and_routes_are_edited_on_the_alerts_page_and_secrets_stay_unshown() {
+    let server = Server::start();
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    add_user(
+        &server,
+        &["vera@example.org", "--name", "Vera", "--role", "viewer"],
+        "viewer",
+    );
+    server.add_host("web-a");
+    let ada = Session::log_in(&server, "ada@example.org");
+    let (status, page) = ada.post_form(
+        "/alerts/channels",
+        &[
+            ("name", "phones"),
+            ("kind", "ntfy"),
+            ("ntfy.topic", "alerts"),
+            ("ntfy.url", "https://1.1.1.1"),
+            ("ntfy.token", "tk_secret"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = ada.call("GET", "/alerts", None);
+    let cid = attr_after(&page, "<td>phones</td>", "data-channel");
+
+    // The edit form: what is stored, but the secret.
+    let (status, page) = ada.call("GET", &format!("/alerts?edit_channel={cid}"), None);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("action=\"/alerts/channels/{cid}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"alerts\"") && page.contains("Save the channel"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("tk_secret") && page.contains("unchanged if left empty"),
+        "{page}"
+    );
+    let (status, page) = ada.post_form(
+        &format!("/alerts/channels/{cid}"),
+        &[
+            ("name", "pagers"),
+            ("kind", "ntfy"),
+            ("ntfy.topic", "urgent"),
+            ("ntfy.url", "https://1.1.1.1"),
+            ("ntfy.token", ""),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let channel = server.api_get(&format!("/channels/{cid}"));
+    assert_eq!(channel["name"], "pagers");
+    assert_eq!(
+        channel["params"],
+        json!({"topic": "urgent", "url": "https://1.1.1.1", "token": "tk_secret"}),
+        "the token left empty stays"
+    );
+
+    // A route, edited: states, no repeats, an escalation.
+    let (status, page) = ada.post_form(
+        "/alerts/routes",
+        &[
+            ("name", "to phones"),
+            ("channels", &cid),
+            ("repeat_minutes", "60"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = ada.call("GET", "/alerts", None);
+    let rid = attr_after(&page, "<td>to phones</td>", "data-route");
+    let (_, page) = ada.call("GET", &format!("/alerts?edit_route={rid}"), None);
+    assert!(
+        page.contains("value=\"60\"") && page.contains("Save the route"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("value=\"{cid}\" checked")), "{page}");
+    let edit = |pairs: &[(&str, &str)]| ada.post_form(&format!("/alerts/routes/{rid}"), pairs);
+    let (status, page) = edit(&[("name", "to phones"), ("repeat_minutes", "0")]);
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("Route not saved: a route needs at least one channel"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("action=\"/alerts/routes/{rid}\"")),
+        "still editing"
+    );
+    let (status, page) = edit(&[
+        ("name", "errors to phones"),
+        ("channels", &cid),
+        ("states", "ERROR"),
+        ("repeat_minutes", "0"),
+        ("escalate_minutes", "30"),
+        ("escalate_channels", &cid),
+    ]);
+    assert_eq!(status, 303, "{page}");
+    let routes = server.api_get("/routes");
+    assert_eq!(
+        routes.as_array().map(Vec::len),
+        Some(1),
+        "edited, not added"
+    );
+    assert_eq!(routes[0]["name"], "errors to phones");
+    assert_eq!(routes[0]["states"], json!(["ERROR"]));
+    assert_eq!(routes[0]["repeat_every_secs"], 0);
+    assert_eq!(
+        routes[0]["escalation"],
+        json!({"after_secs": 1800, "channels": [cid]})
+    );
+
+    // A viewer edits nothing.
+    let vera = Session::log_in(&server, "vera@example.org");
+    assert_eq!(
+        vera.call("GET", &format!("/alerts?edit_channel={cid}"), None)
+            .0,
+        403
+    );
+    assert_eq!(
+        vera.post_form(
+            &format!("/alerts/routes/{rid}"),
+            &[("name", "x"), ("channels", &cid)]
+        )
+        .0,
+        403
+    );
 }

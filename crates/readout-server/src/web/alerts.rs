@@ -71,6 +71,11 @@ struct DeliveryRow {
 pub(super) struct AlertsQuery {
     #[serde(default)]
     tested: Option<String>,
+    /// A channel or route of the workspace to edit.
+    #[serde(default)]
+    edit_channel: Option<String>,
+    #[serde(default)]
+    edit_route: Option<String>,
 }
 
 pub(super) fn is_admin(user: &SessionUser) -> bool {
@@ -82,7 +87,15 @@ pub(super) async fn page<D: Database>(
     Viewer(user): Viewer,
     Query(query): Query<AlertsQuery>,
 ) -> Response {
-    render(&state, &user, query.tested.as_deref(), None).await
+    let filled = match (&query.edit_channel, &query.edit_route) {
+        (Some(cid), _) => super::channels::channel_form(&state, &user, cid).await,
+        (None, Some(rid)) => super::channels::route_form(&state, &user, rid).await,
+        (None, None) => Ok(None),
+    };
+    match filled {
+        Ok(filled) => render(&state, &user, query.tested.as_deref(), filled).await,
+        Err(page) => page,
+    }
 }
 
 /// A form's fields, in order (a checkbox list repeats its name).
@@ -92,6 +105,10 @@ pub(super) struct Fields(Vec<(String, String)>);
 impl Fields {
     pub(super) fn parse(body: &[u8]) -> Self {
         Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    pub(super) fn push(&mut self, key: &str, value: impl Into<String>) {
+        self.0.push((key.to_owned(), value.into()));
     }
 
     /// The field's value, trimmed; empty if absent.
@@ -111,21 +128,40 @@ impl Fields {
     }
 }
 
-/// A change the page refused: the message shows in its section, above the
-/// form filled in again with what was typed.
-pub(super) struct Refused {
+/// A form the page shows filled in: after a refused change (the message
+/// says why, above what was typed), or to edit a stored channel or route.
+pub(super) struct Filled {
     section: &'static str,
-    message: String,
+    message: Option<String>,
     form: Fields,
+    /// The channel or route the form saves over; none: it adds one.
+    editing: Option<String>,
 }
 
-impl Refused {
-    pub(super) fn new(section: &'static str, message: String, form: Fields) -> Self {
+impl Filled {
+    pub(super) fn refused(section: &'static str, message: String, form: Fields) -> Self {
         Self {
             section,
-            message,
+            message: Some(message),
             form,
+            editing: None,
         }
+    }
+
+    /// The form of a stored channel or route, to change it.
+    pub(super) fn editing(section: &'static str, id: &str, form: Fields) -> Self {
+        Self {
+            section,
+            message: None,
+            form,
+            editing: Some(id.to_owned()),
+        }
+    }
+
+    /// The same, refused again while editing `id`.
+    pub(super) fn on(mut self, id: Option<&str>) -> Self {
+        self.editing = id.map(str::to_owned);
+        self
     }
 
     /// What was typed, but secrets, to fill the form in again.
@@ -133,14 +169,14 @@ impl Refused {
         self.form
             .0
             .iter()
-            .filter(|(k, _)| k != "csrf" && !k.ends_with("token") && !k.ends_with("key"))
+            .filter(|(k, _)| k != "csrf" && !super::channels::is_secret(k))
             .cloned()
     }
 }
 
 /// The fields of a section's form: its defaults, or what a refused try typed.
 fn typed(
-    refused: Option<&Refused>,
+    filled: Option<&Filled>,
     section: &str,
     defaults: &[(&str, &str)],
 ) -> BTreeMap<String, String> {
@@ -148,8 +184,8 @@ fn typed(
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    if let Some(refused) = refused.filter(|r| r.section == section) {
-        fields.extend(refused.typed());
+    if let Some(filled) = filled.filter(|r| r.section == section) {
+        fields.extend(filled.typed());
     }
     fields
 }
@@ -182,7 +218,7 @@ pub(super) async fn render<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     tested: Option<&str>,
-    refused: Option<Refused>,
+    filled: Option<Filled>,
 ) -> Response {
     let (hosts, open, recent, notifications, channels, routes, windows) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
@@ -268,18 +304,20 @@ pub(super) async fn render<D: Database>(
             notify => super::channels::page_context(user, &channels, &routes),
             admin => admin, can_edit => user.role.0.can_edit(), tested => tested,
             windows => windows, servers => servers,
-            refused => refused.as_ref().map(|r| minijinja::context! { section => r.section, message => r.message.as_str() }),
+            filled => filled.as_ref().map(|f| minijinja::context! {
+                section => f.section, message => f.message.as_deref(), editing => f.editing.as_deref(),
+            }),
             forms => minijinja::context! {
-                channels => typed(refused.as_ref(), "channels", &[("kind", "email"), ("method", "POST")]),
-                routes => typed(refused.as_ref(), "routes", &[("repeat_minutes", "240")]),
+                channels => typed(filled.as_ref(), "channels", &[("kind", "email"), ("method", "POST")]),
+                routes => typed(filled.as_ref(), "routes", &[("repeat_minutes", "240")]),
             },
-            // Ticked boxes of a refused route, as `name=value`.
-            ticked => refused.as_ref().filter(|r| r.section == "routes")
-                .map(|r| r.form.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())
+            // Ticked boxes of a filled route form, as `name=value`.
+            ticked => filled.as_ref().filter(|f| f.section == "routes")
+                .map(|f| f.form.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())
                 .unwrap_or_default(),
         },
     );
-    if refused.is_some() {
+    if filled.as_ref().is_some_and(|f| f.message.is_some()) {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     response
@@ -344,7 +382,7 @@ pub(super) async fn add_window<D: Database>(
         Ok(window) => window,
         Err(why) => {
             let why = format!("Window not added: {why}.");
-            let refused = Refused::new("maintenance", why, form);
+            let refused = Filled::refused("maintenance", why, form);
             return render(&state, &user, None, Some(refused)).await;
         }
     };

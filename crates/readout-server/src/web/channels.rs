@@ -14,7 +14,7 @@ use readout_notify::presets::{self, Preset};
 use readout_notify::{ChannelConfig, EmailChannel, WebhookChannel};
 use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
 
-use super::alerts::{Fields, Refused, is_admin, render};
+use super::alerts::{Fields, Filled, is_admin, render};
 use super::pages::{CsrfForm, failed, forbidden, not_allowed};
 use super::{Viewer, csrf_ok, same_origin};
 use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
@@ -118,7 +118,13 @@ pub(super) fn page_context(
         .iter()
         .map(|p| {
             let (required, optional) = p.params();
-            minijinja::context! { name => p.name(), required => required.to_vec(), optional => optional.to_vec() }
+            let params = |names: &[&str]| -> Vec<minijinja::Value> {
+                names
+                    .iter()
+                    .map(|n| minijinja::context! { name => *n, secret => is_secret(n) })
+                    .collect()
+            };
+            minijinja::context! { name => p.name(), required => params(required), optional => params(optional) }
         })
         .collect();
     minijinja::context! {
@@ -205,6 +211,46 @@ fn preset_params(form: &Fields, preset: Preset) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether a form field holds a secret, which the page never shows again:
+/// tokens, keys, and a webhook's headers. Left empty when editing, the
+/// stored one stays.
+pub(super) fn is_secret(field: &str) -> bool {
+    field.ends_with("token") || field.ends_with("key") || field == "headers"
+}
+
+/// What the form of a stored channel does not show, kept from it: email
+/// templates, a webhook's escaping and overrides, and secrets left empty.
+fn keep_unshown(stored: ChannelConfig, new: ChannelConfig) -> ChannelConfig {
+    match (stored, new) {
+        (ChannelConfig::Email(old), ChannelConfig::Email(new)) => {
+            ChannelConfig::Email(EmailChannel {
+                subject: old.subject,
+                body: old.body,
+                html: old.html,
+                ..new
+            })
+        }
+        (ChannelConfig::Webhook(old), ChannelConfig::Webhook(mut new)) => {
+            if new.headers.is_empty() {
+                new.headers = old.headers;
+            }
+            new.escape = new.escape.or(old.escape);
+            if new.preset.is_some() && new.preset == old.preset {
+                for (name, value) in old.params {
+                    if is_secret(&name) {
+                        new.params.entry(name).or_insert(value);
+                    }
+                }
+                new.method = new.method.or(old.method);
+                new.url = new.url.or(old.url);
+                new.body = new.body.or(old.body);
+            }
+            ChannelConfig::Webhook(new)
+        }
+        (_, new) => new,
+    }
+}
+
 /// Adds a channel to the workspace.
 pub(super) async fn add_channel<D: Database>(
     State(state): State<AppState<D>>,
@@ -216,23 +262,101 @@ pub(super) async fn add_channel<D: Database>(
     if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
         return page;
     }
-    let id = match crate::keys::new_id("ch_") {
-        Ok(id) => id,
-        Err(e) => return failed("making a channel id", e),
+    match crate::keys::new_id("ch_") {
+        Ok(id) => save_channel_form(&state, &user, form, &id, None).await,
+        Err(e) => failed("making a channel id", e),
+    }
+}
+
+/// Saves the changes to one of the workspace's channels.
+pub(super) async fn update_channel<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(cid): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+        return page;
+    }
+    let stored = match own_channel(&state, &user, &cid).await {
+        Ok(row) => row,
+        Err(page) => return page,
     };
+    match serde_json::from_str::<ChannelConfig>(&stored.config_json) {
+        Ok(config) => save_channel_form(&state, &user, form, &cid, Some(config)).await,
+        Err(e) => failed("reading a stored channel", e),
+    }
+}
+
+/// Saves the channel a form describes as `id` (over `stored`, if editing);
+/// a refusal shows the form again with why.
+async fn save_channel_form<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    form: Fields,
+    id: &str,
+    stored: Option<ChannelConfig>,
+) -> Response {
+    let editing = stored.is_some();
     let saved = match channel_from(&form) {
-        Ok(channel) => save_channel(&state, &id, Some(&user.workspace_id), channel)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(mut channel) => {
+            if let Some(stored) = stored {
+                channel.config = keep_unshown(stored, channel.config);
+            }
+            save_channel(state, id, Some(&user.workspace_id), channel)
+                .await
+                .map_err(|e| e.to_string())
+        }
         Err(why) => Err(why),
     };
     match saved {
         Ok(_) => Redirect::to("/alerts#channels").into_response(),
         Err(why) => {
-            let refused = Refused::new("channels", format!("Channel not added: {why}."), form);
-            render(&state, &user, None, Some(refused)).await
+            let what = if editing { "saved" } else { "added" };
+            let refused = Filled::refused("channels", format!("Channel not {what}: {why}."), form)
+                .on(editing.then_some(id));
+            render(state, user, None, Some(refused)).await
         }
     }
+}
+
+/// The form of one of the workspace's channels, filled in to edit it.
+pub(super) async fn channel_form<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    cid: &str,
+) -> Result<Option<Filled>, Response> {
+    if !is_admin(user) {
+        return Err(not_allowed());
+    }
+    let row = own_channel(state, user, cid).await?;
+    let config: ChannelConfig = serde_json::from_str(&row.config_json)
+        .map_err(|e| failed("reading a stored channel", e))?;
+    let mut form = Fields::default();
+    form.push("name", row.name.as_str());
+    match config {
+        ChannelConfig::Email(email) => {
+            form.push("kind", "email");
+            form.push("to", email.to.join(", "));
+        }
+        ChannelConfig::Webhook(hook) => match hook.preset {
+            Some(preset) => {
+                form.push("kind", preset.name());
+                for (param, value) in hook.params {
+                    form.push(&format!("{}.{param}", preset.name()), value);
+                }
+            }
+            None => {
+                form.push("kind", "webhook");
+                form.push("method", hook.method.unwrap_or_default());
+                form.push("url", hook.url.unwrap_or_default());
+                form.push("body", hook.body.unwrap_or_default());
+            }
+        },
+    }
+    Ok(Some(Filled::editing("channels", cid, form)))
 }
 
 /// The channel `cid` if the workspace keeps it, else the response to give.
@@ -266,7 +390,7 @@ pub(super) async fn delete_channel<D: Database>(
         Ok(()) => Redirect::to("/alerts#channels").into_response(),
         Err(e) if e.status() == StatusCode::CONFLICT => {
             let why = format!("Channel not deleted: {e}.");
-            let refused = Refused::new("channels", why, Fields::default());
+            let refused = Filled::refused("channels", why, Fields::default());
             render(&state, &user, None, Some(refused)).await
         }
         Err(e) => e.into_response(),
@@ -366,18 +490,64 @@ pub(super) async fn add_route<D: Database>(
     if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
         return page;
     }
+    match crate::keys::new_id("rt_") {
+        Ok(id) => save_route_form(&state, &user, form, &id, false).await,
+        Err(e) => failed("making a route id", e),
+    }
+}
+
+/// Saves the changes to one of the workspace's routes.
+pub(super) async fn update_route<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(rid): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+        return page;
+    }
+    if let Err(page) = own_route(&state, &user, &rid).await {
+        return page;
+    }
+    save_route_form(&state, &user, form, &rid, true).await
+}
+
+/// The route `rid` if the workspace keeps it, else the response to give.
+async fn own_route<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    rid: &str,
+) -> Result<RouteRow, Response> {
+    let routes = state
+        .db
+        .routes()
+        .await
+        .map_err(|e| failed("reading routes", e))?;
+    routes
+        .into_iter()
+        .find(|r| r.id == rid && ours(user, r.workspace_id.as_ref()))
+        .ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+}
+
+/// Saves the route a form describes as `id`; a refusal shows the form
+/// again with why.
+async fn save_route_form<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    form: Fields,
+    id: &str,
+    editing: bool,
+) -> Response {
     // The form offers only the workspace's channels: another's is not found.
     for cid in form.all("channels").chain(form.all("escalate_channels")) {
-        if let Err(page) = own_channel(&state, &user, cid).await {
+        if let Err(page) = own_channel(state, user, cid).await {
             return page;
         }
     }
-    let id = match crate::keys::new_id("rt_") {
-        Ok(id) => id,
-        Err(e) => return failed("making a route id", e),
-    };
     let saved = match route_from(&form) {
-        Ok(route) => save_route(&state, &id, Some(&user.workspace_id), route)
+        Ok(route) => save_route(state, id, Some(&user.workspace_id), route)
             .await
             .map_err(|e| e.to_string()),
         Err(why) => Err(why),
@@ -385,10 +555,45 @@ pub(super) async fn add_route<D: Database>(
     match saved {
         Ok(_) => Redirect::to("/alerts#routes").into_response(),
         Err(why) => {
-            let refused = Refused::new("routes", format!("Route not added: {why}."), form);
-            render(&state, &user, None, Some(refused)).await
+            let what = if editing { "saved" } else { "added" };
+            let refused = Filled::refused("routes", format!("Route not {what}: {why}."), form)
+                .on(editing.then_some(id));
+            render(state, user, None, Some(refused)).await
         }
     }
+}
+
+/// The form of one of the workspace's routes, filled in to edit it.
+pub(super) async fn route_form<D: Database>(
+    state: &AppState<D>,
+    user: &SessionUser,
+    rid: &str,
+) -> Result<Option<Filled>, Response> {
+    if !is_admin(user) {
+        return Err(not_allowed());
+    }
+    let row = own_route(state, user, rid).await?;
+    let route = row.route.0;
+    let mut form = Fields::default();
+    form.push("name", row.name.as_str());
+    for cid in route.channels {
+        form.push("channels", cid);
+    }
+    for host in route.hosts {
+        form.push("hosts", host);
+    }
+    form.push("variables", route.variables.join(", "));
+    for state in route.states {
+        form.push("states", state.as_str());
+    }
+    form.push("repeat_minutes", (route.repeat_every_secs / 60).to_string());
+    if let Some(escalation) = route.escalation {
+        form.push("escalate_minutes", (escalation.after_secs / 60).to_string());
+        for cid in escalation.channels {
+            form.push("escalate_channels", cid);
+        }
+    }
+    Ok(Some(Filled::editing("routes", rid, form)))
 }
 
 /// Deletes one of the workspace's routes.
@@ -402,15 +607,8 @@ pub(super) async fn delete_route<D: Database>(
     if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
         return page;
     }
-    let routes = match state.db.routes().await {
-        Ok(routes) => routes,
-        Err(e) => return failed("reading routes", e),
-    };
-    if !routes
-        .iter()
-        .any(|r| r.id == rid && ours(&user, r.workspace_id.as_ref()))
-    {
-        return StatusCode::NOT_FOUND.into_response();
+    if let Err(page) = own_route(&state, &user, &rid).await {
+        return page;
     }
     match state.db.delete_route(&rid).await {
         Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#routes").into_response(),

@@ -278,6 +278,10 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         )
         .route("/alerts/channels", post(channels::add_channel::<D>))
         .route(
+            "/alerts/channels/{cid}",
+            post(channels::update_channel::<D>),
+        )
+        .route(
             "/alerts/channels/{cid}/test",
             post(channels::test_channel::<D>),
         )
@@ -286,6 +290,7 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
             post(channels::delete_channel::<D>),
         )
         .route("/alerts/routes", post(channels::add_route::<D>))
+        .route("/alerts/routes/{rid}", post(channels::update_route::<D>))
         .route(
             "/alerts/routes/{rid}/delete",
             post(channels::delete_route::<D>),
