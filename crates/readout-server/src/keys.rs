@@ -23,7 +23,7 @@ pub fn new_host_id() -> anyhow::Result<String> {
 /// A new id: `prefix` and 16 lowercase hex digits.
 pub fn new_id(prefix: &str) -> anyhow::Result<String> {
     let bytes: [u8; 8] = random_bytes()?;
-    Ok(format!("{prefix}{}", hex(&bytes)))
+    Ok(format!("{prefix}{}", hex::encode(bytes)))
 }
 
 /// What a user's API token starts with, telling it from the admin token.
@@ -42,14 +42,6 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 /// Compares a presented secret with a stored hash in constant time.
 pub fn secret_matches(secret: &str, stored_hash: &[u8]) -> bool {
     hash_secret(secret).ct_eq(stored_hash).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

@@ -405,8 +405,19 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
         format!("/alerts/routes/{adas_route}/delete"),
         Some(form.clone()),
     ));
+    ada.post_form(
+        "/members/invite",
+        &[("email", "dan@example.org"), ("role", "viewer")],
+    );
     let (_, members) = ada.call("GET", "/members", None);
     let adas_id = attr_after(&members, "<td>ada@example.org</td>", "data-member");
+    let dans = attr_after(&members, "<td>dan@example.org</td>", "data-invitation");
+    walk.push((
+        "/members/invitations/{id}/withdraw",
+        "POST",
+        format!("/members/invitations/{dans}/withdraw"),
+        Some(form.clone()),
+    ));
     for route in ["/members/{uid}/role", "/members/{uid}/remove"] {
         walk.push((
             route,
@@ -499,9 +510,11 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     );
     let (_, members) = bob.call("GET", "/members", None);
     assert!(
-        !members.contains("ada@example.org"),
+        !members.contains("ada@example.org") && !members.contains("dan@example.org"),
         "Bob's members: {members}"
     );
+    let (_, members) = ada.call("GET", "/members", None);
+    assert!(members.contains(&dans), "Ada's invitation stays open");
     let (_, sparks) = bob.call("GET", "/servers/sparklines", None);
     assert!(!sparks.contains(&id), "Bob's sparklines: {sparks}");
     // Nothing Bob tried changed anything: Ada still sees it all.
@@ -945,6 +958,29 @@ fn invitations_and_password_resets_arrive_by_email_and_work_once() {
     );
     assert_eq!(status, 404, "a link works once");
     assert_eq!(post_login(&server, "carol@example.org", PASSWORD).0, 303);
+    // Open invitations are listed until used; one withdrawn stops working.
+    let (_, page) = ada.post_form(
+        "/members/invite",
+        &[("email", "dan@example.org"), ("role", "viewer")],
+    );
+    assert!(
+        !page.contains("<td>carol@example.org</td><td>editor</td><td>20"),
+        "used: {page}"
+    );
+    let dans = attr_after(&page, "<td>dan@example.org</td>", "data-invitation");
+    let dans_link = link_in(&mails_to("dan@example.org", 1)[0], &base);
+    assert_eq!(get_plain(&dans_link).0, 200);
+    let (status, _) = vera.post_form(&format!("/members/invitations/{dans}/withdraw"), &[]);
+    assert_eq!(status, 403, "a viewer withdraws none");
+    let (status, _) = ada.post_form(&format!("/members/invitations/{dans}/withdraw"), &[]);
+    assert_eq!(status, 303);
+    assert_eq!(
+        get_plain(&dans_link).0,
+        404,
+        "a withdrawn link works no more"
+    );
+    let (_, page) = ada.call("GET", "/members", None);
+    assert!(!page.contains("data-invitation"), "{page}");
 
     // Reset: the same answer for any address; a mail only to a real account.
     let (status, _, page) = post_plain(&server, "/reset", &[("email", "nobody@example.org")]);

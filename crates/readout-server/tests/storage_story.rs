@@ -525,6 +525,19 @@ async fn variables_story<D: Database>(db: D) {
 
 /// Accounts: one owner only; members join the first workspace, which
 /// claims the hosts made before it; sessions end when they expire.
+/// The first byte of each of Lab's open invitations' hashes, sorted.
+async fn open_invitations<D: Database>(db: &D) -> Vec<u8> {
+    let mut open: Vec<u8> = db
+        .invitations("w_2", T0)
+        .await
+        .expect("invitations")
+        .iter()
+        .map(|l| l.token_hash[0])
+        .collect();
+    open.sort_unstable();
+    open
+}
+
 /// The workspace a session looks at: its id and name.
 async fn looking<D: Database>(db: &D, hash: u8) -> (String, String) {
     let user = db.session(&[hash], T0).await.expect("read").expect("live");
@@ -778,6 +791,27 @@ async fn accounts_story<D: Database>(db: D) {
             .expect("read")
             .is_some(),
         "a refused use leaves the link"
+    );
+    // Open invitations: not the used ones; a withdrawn one is gone.
+    assert_eq!(
+        open_invitations(&db).await,
+        [4, 5],
+        "z@x.org's and the refused one"
+    );
+    let elsewhere = db.withdraw_invitation("w_1", &[4; 32]).await;
+    assert!(
+        matches!(elsewhere, Err(DbError::NotFound)),
+        "another workspace's"
+    );
+    db.withdraw_invitation("w_2", &[4; 32])
+        .await
+        .expect("withdraw");
+    assert_eq!(open_invitations(&db).await, [5]);
+    assert!(
+        db.link(&[4; 32], "invite", T0)
+            .await
+            .expect("read")
+            .is_none()
     );
     // Roles change and members go, but Lab keeps an owner.
     db.set_member_role("w_2", "u_6", Role::Admin)

@@ -282,6 +282,21 @@ pub trait Accounts {
 
     fn create_link(&self, link: &AccountLink) -> impl Future<Output = Result<(), DbError>> + Send;
 
+    /// A workspace's invitations still open at `now_ms`, newest first.
+    fn invitations(
+        &self,
+        workspace_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Vec<AccountLink>, DbError>> + Send;
+
+    /// Withdraws one of a workspace's open invitations: its link stops
+    /// working; `NotFound` if it is not one of them.
+    fn withdraw_invitation(
+        &self,
+        workspace_id: &str,
+        token_hash: &[u8],
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
     /// A link of `kind` that is unused and unexpired at `now_ms`.
     fn link(
         &self,

@@ -378,6 +378,38 @@ macro_rules! impl_accounts {
                 Ok(())
             }
 
+            async fn invitations(
+                &self,
+                workspace_id: &str,
+                now_ms: i64,
+            ) -> Result<Vec<$crate::AccountLink>, $crate::DbError> {
+                Ok($crate::sqlx::query_as(
+                    "SELECT token_hash, kind, email, workspace_id, role, created_by, created_at_ms, \
+                     expires_at_ms FROM account_links WHERE workspace_id = $1 AND kind = 'invite' \
+                     AND used_at_ms IS NULL AND expires_at_ms > $2 ORDER BY created_at_ms DESC",
+                )
+                .bind(workspace_id)
+                .bind(now_ms)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn withdraw_invitation(
+                &self,
+                workspace_id: &str,
+                token_hash: &[u8],
+            ) -> Result<(), $crate::DbError> {
+                let gone = $crate::sqlx::query(
+                    "DELETE FROM account_links WHERE token_hash = $1 AND workspace_id = $2 \
+                     AND kind = 'invite' AND used_at_ms IS NULL",
+                )
+                .bind(token_hash)
+                .bind(workspace_id)
+                .execute(&self.pool)
+                .await?;
+                $crate::DbError::expect_one(gone.rows_affected())
+            }
+
             async fn link(
                 &self,
                 token_hash: &[u8],

@@ -80,10 +80,22 @@ async fn members_page<D: Database>(
     user: &SessionUser,
     said: Said,
 ) -> Response {
-    let members = match state.db.members(&user.workspace_id).await {
-        Ok(members) => members,
+    let (members, invitations) = match tokio::try_join!(
+        state.db.members(&user.workspace_id),
+        state.db.invitations(&user.workspace_id, crate::now_ms())
+    ) {
+        Ok(both) => both,
         Err(e) => return failed("listing members", e),
     };
+    let invitations: Vec<_> = invitations
+        .iter()
+        .map(|i| {
+            minijinja::context! {
+                id => hex::encode(&i.token_hash), email => i.email.as_str(), role => i.role.as_deref(),
+                expires => super::outputs::when(i.expires_at_ms),
+            }
+        })
+        .collect();
     let status = if said.error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -95,7 +107,7 @@ async fn members_page<D: Database>(
         Some(user),
         minijinja::context! {
             page => "members", members => minijinja::value::Serde(&members), admin => is_admin(user),
-            owner => user.role.0 == Role::Owner, me => user.user_id.as_str(),
+            owner => user.role.0 == Role::Owner, me => user.user_id.as_str(), invitations => invitations,
             invited => invited, link => link, mailed => mailed, error => said.error,
             mail_ready => state.delivery.mailer.is_some(),
         },
@@ -290,6 +302,34 @@ pub(super) async fn remove<D: Database>(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     change_member(&state, &user, &headers, &form.csrf, &uid, None).await
+}
+
+/// Withdraws an open invitation of the workspace: its link stops working.
+pub(super) async fn withdraw<D: Database>(
+    State(state): State<AppState<D>>,
+    Viewer(user): Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+        return forbidden();
+    }
+    if !is_admin(&user) {
+        return not_allowed();
+    }
+    let Ok(hash) = hex::decode(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match state
+        .db
+        .withdraw_invitation(&user.workspace_id, &hash)
+        .await
+    {
+        Ok(()) => Redirect::to("/members#invitations").into_response(),
+        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failed("withdrawing an invitation", e),
+    }
 }
 
 #[derive(Debug, Deserialize)]

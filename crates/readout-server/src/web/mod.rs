@@ -251,6 +251,10 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         .route("/account", get(account::show::<D>))
         .route("/members", get(links::members::<D>))
         .route("/members/invite", post(links::invite::<D>))
+        .route(
+            "/members/invitations/{id}/withdraw",
+            post(links::withdraw::<D>),
+        )
         .route("/members/{uid}/role", post(links::set_role::<D>))
         .route("/members/{uid}/remove", post(links::remove::<D>))
         .route("/join", get(links::join_form::<D>).post(links::join::<D>))
