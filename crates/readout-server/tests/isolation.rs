@@ -1228,8 +1228,13 @@ fn workspace_routes_story(extra: &[&str]) {
     let operator_told = told("/operator");
     let ada_told = told("/ada");
     let bob_told = told("/bob");
-    // Give a stray notice the time to arrive before counting.
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Every notice is queued with its cycle: once none is pending, a stray
+    // one would have arrived too.
+    let drained = support::wait_for(std::time::Duration::from_secs(30), || {
+        let pending = server.api_get("/notifications?status=pending");
+        pending.as_array().is_some_and(Vec::is_empty).then_some(())
+    });
+    assert!(drained.is_some(), "the outbox drains");
     let hosts = |path: &str| -> BTreeSet<String> {
         receiver
             .calls_to(path)
