@@ -81,16 +81,20 @@ impl Client {
             let url = format!("{}{CYCLES_PATH}", self.servers[index].trim_end_matches('/'));
             match self.post(&url, &body) {
                 Ok((status, text)) if (200..300).contains(&status) => {
-                    let response: CycleResponse =
-                        serde_json::from_str(&text).with_context(|| {
-                            format!(
-                                "{url} answered {status} with a body that is not a cycle response"
-                            )
-                        })?;
-                    return Ok(Delivery::Accepted {
-                        response,
-                        server: index,
-                    });
+                    // An answer that cannot be read (too large, not a cycle
+                    // response) is no acknowledgement: the cycle stays spooled.
+                    match serde_json::from_str::<CycleResponse>(&text) {
+                        Ok(response) => {
+                            return Ok(Delivery::Accepted {
+                                response,
+                                server: index,
+                            });
+                        }
+                        Err(e) => failures.push(format!(
+                            "{url} answered {status} with a body that is not a cycle response \
+                             (at most {MAX_RESPONSE} bytes are read): {e}"
+                        )),
+                    }
                 }
                 Ok((status @ (401 | 403), text)) => {
                     return Ok(Delivery::Unauthorized(format!(

@@ -21,6 +21,9 @@ use crate::state::State;
 /// ticks wobble by a second or two.
 const INTERVAL_SLACK_MS: i64 = 5_000;
 
+/// The longest interval between cycles a server may ask for: a day.
+pub const MAX_INTERVAL_SECS: u32 = 86_400;
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Delivered, together with this many spooled cycles.
@@ -57,27 +60,31 @@ pub fn run_cycle(config: &Config, respect_interval: bool) -> anyhow::Result<Outc
     let spool = Spool::new(config.spool_dir(), config.spool_max_bytes);
     let (allowlist, report) = read_allowlist(&config.allowlist);
 
+    // Before the server has answered once, the agent runs everything its
+    // allowlist holds, so a cycle is spooled even when the server is down
+    // from the start (the server keeps what it has no data source for as
+    // raw output).
+    let mut unreachable = None;
     if state.commands.is_none() {
         // First contact: an empty cycle that brings back the command list.
         let hello = build_cycle(report.clone(), started_ms, 0, Vec::new(), Vec::new())?;
-        match client.send(&hello, state.server_index)? {
+        match client.send(&hello, state.first_server(started_ms))? {
             Delivery::Accepted { response, server } => {
                 if apply(config, &mut state, response, server)? {
                     return Ok(Outcome::Stopped);
                 }
             }
-            Delivery::Unreachable(reason) => {
-                state.last_error = Some(reason.clone());
-                state.save(&config.state_dir)?;
-                return Ok(Outcome::Spooled { reason });
-            }
+            Delivery::Unreachable(reason) => unreachable = Some(reason),
             Delivery::Refused(reason) | Delivery::Unauthorized(reason) => {
                 anyhow::bail!("the server refused this agent: {reason}")
             }
         }
     }
 
-    let commands = state.commands.clone().unwrap_or_default();
+    let commands = state
+        .commands
+        .clone()
+        .unwrap_or_else(|| allowlist.entries.iter().map(|e| e.name.clone()).collect());
     let (jobs, rejected) = select(&commands, &allowlist, &config.allowlist);
     for r in &rejected {
         tracing::warn!(command.name = %r.name, reason = %r.reason, "server asked for a command this agent will not run");
@@ -91,6 +98,13 @@ pub fn run_cycle(config: &Config, respect_interval: bool) -> anyhow::Result<Outc
     let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     let cycle = build_cycle(report, started_ms, duration_ms, results, rejected)?;
     state.last_started_ms = Some(started_ms);
+    if let Some(reason) = unreachable {
+        spool.push(&cycle)?;
+        tracing::warn!(%reason, "no server answered yet; cycle spooled");
+        state.last_error = Some(reason.clone());
+        state.save(&config.state_dir)?;
+        return Ok(Outcome::Spooled { reason });
+    }
     let outcome = deliver(config, &client, &spool, &mut state, cycle)?;
     state.save(&config.state_dir)?;
     Ok(outcome)
@@ -115,7 +129,7 @@ fn deliver(
             None => fresh.take().context("fresh cycle sent twice")?,
         };
         cycle.spool_dropped = spool.dropped();
-        let delivery = client.send(&cycle, state.server_index)?;
+        let delivery = client.send(&cycle, state.first_server(now_ms()))?;
         let unauthorized = matches!(delivery, Delivery::Unauthorized(_));
         match delivery {
             Delivery::Accepted { response, server } => {
@@ -169,8 +183,9 @@ fn apply(
     response: readout_proto::CycleResponse,
     server: usize,
 ) -> anyhow::Result<bool> {
-    state.server_index = server;
-    state.interval_secs = response.interval_secs.max(1);
+    state.answered_by(server, now_ms());
+    // A server cannot put an agent to sleep for months.
+    state.interval_secs = response.interval_secs.clamp(1, MAX_INTERVAL_SECS);
     state.commands = Some(response.commands);
     if response.stop {
         crate::spool::write_atomic(

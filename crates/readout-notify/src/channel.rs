@@ -172,6 +172,8 @@ fn environment(escape: AutoEscape) -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_auto_escape_callback(move |_| escape.clone());
+    // `debug()` prints the whole context, secrets of other fields included.
+    env.remove_global("debug");
     env
 }
 

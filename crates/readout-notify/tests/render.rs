@@ -232,3 +232,22 @@ fn bad_channels_say_what_and_where() {
         "an email channel needs at least one address in \"to\""
     );
 }
+
+#[test]
+fn templates_cannot_dump_their_context() {
+    let hook: WebhookChannel = serde_json::from_str(
+        r#"{"method": "post", "url": "https://api.example/x", "body": "{{ debug() }}"}"#,
+    )
+    .expect("hook");
+    let ctx = context(
+        &notice("web1", State::Error),
+        "https://r.example",
+        &BTreeMap::new(),
+    );
+    let refused = hook
+        .call()
+        .expect("call")
+        .render(&ctx)
+        .expect_err("debug() is not offered");
+    assert!(refused.to_string().contains("body template"), "{refused}");
+}

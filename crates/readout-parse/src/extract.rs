@@ -6,11 +6,57 @@
 //! A [`ParserConfig`] is what a data source stores (as JSON); it may start
 //! from a preset and add variables of its own.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::table::{Table, TableSpec, column_index};
 use crate::{Input, ParseError, Value, Values, presets, units};
+
+/// Variables one parser config may define.
+pub const MAX_VARIABLES: usize = 500;
+/// Longest regular expression accepted, in bytes.
+pub const MAX_PATTERN_LEN: usize = 1024;
+/// Memory a compiled expression may take: the regex crate's default is
+/// 10 MiB, and compiling up to it takes long enough to stall a parse.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Compiled expressions kept for reuse (the cache starts over past it).
+const REGEX_CACHE: usize = 4096;
+
+/// The compiled form of `pattern`, compiled once per process: every cycle
+/// of every host runs the same few expressions.
+fn compiled(pattern: &str) -> Result<Arc<Regex>, String> {
+    static CACHE: Mutex<Option<HashMap<String, Arc<Regex>>>> = Mutex::new(None);
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(re) = lock().as_ref().and_then(|c| c.get(pattern)) {
+        return Ok(Arc::clone(re));
+    }
+    if pattern.len() > MAX_PATTERN_LEN {
+        return Err(format!(
+            "the expression is {} bytes long; the limit is {MAX_PATTERN_LEN}",
+            pattern.len()
+        ));
+    }
+    let re = regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map(Arc::new)
+        .map_err(|e| e.to_string())?;
+    let mut cache = lock();
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if cache.len() >= REGEX_CACHE {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), Arc::clone(&re));
+    Ok(re)
+}
 
 /// How a data source turns output into variables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,6 +216,12 @@ impl ParserConfig {
         {
             return Err(ParseError::new(format!("unknown preset {name:?}")));
         }
+        if self.variables.len() > MAX_VARIABLES {
+            return Err(ParseError::new(format!(
+                "{} variables; a parser may define at most {MAX_VARIABLES}",
+                self.variables.len()
+            )));
+        }
         for (i, v) in self.variables.iter().enumerate() {
             let at = |m: String| ParseError::new(format!("variables[{i}] ({}): {m}", v.name));
             check_variable_name(&v.name).map_err(|e| at(e.message))?;
@@ -181,7 +233,7 @@ impl ParserConfig {
             }
             match &v.extract {
                 Source::Regex { pattern, .. } => {
-                    Regex::new(pattern)
+                    compiled(pattern)
                         .map_err(|e| at(format!("invalid regular expression: {e}")))?;
                 }
                 Source::Count {
@@ -191,14 +243,14 @@ impl ParserConfig {
                     let pattern = pattern
                         .as_deref()
                         .ok_or_else(|| at("counting matches needs a pattern".into()))?;
-                    Regex::new(pattern)
+                    compiled(pattern)
                         .map_err(|e| at(format!("invalid regular expression: {e}")))?;
                 }
                 Source::Table {
                     row: RowSelector::Regex(pattern),
                     ..
                 } => {
-                    Regex::new(pattern)
+                    compiled(pattern)
                         .map_err(|e| at(format!("invalid regular expression: {e}")))?;
                 }
                 Source::Cell { cell } if crate::table::parse_cell_name(cell).is_none() => {
@@ -295,7 +347,7 @@ fn raw(v: &VariableSpec, output: &str, table: &Table) -> Result<String, ParseErr
         }),
         Source::Table { row, column } => table_cell(table, row, column),
         Source::Regex { pattern, group } => {
-            let re = Regex::new(pattern)
+            let re = compiled(pattern)
                 .map_err(|e| missing(format!("invalid regular expression: {e}")))?;
             let caps = re
                 .captures(output)
@@ -323,7 +375,7 @@ fn raw(v: &VariableSpec, output: &str, table: &Table) -> Result<String, ParseErr
                 CountWhat::Words => output.split_whitespace().count(),
                 CountWhat::Matches => {
                     let pattern = pattern.as_deref().unwrap_or_default();
-                    let re = Regex::new(pattern)
+                    let re = compiled(pattern)
                         .map_err(|e| missing(format!("invalid regular expression: {e}")))?;
                     re.find_iter(output).count()
                 }
@@ -346,7 +398,7 @@ fn table_cell(
             .iter()
             .position(|r| r.iter().any(|c| c.contains(text.as_str()))),
         RowSelector::Regex(pattern) => {
-            let re = Regex::new(pattern)
+            let re = compiled(pattern)
                 .map_err(|e| ParseError::new(format!("invalid regular expression: {e}")))?;
             table.rows.iter().position(|r| re.is_match(&r.join(" ")))
         }

@@ -67,6 +67,17 @@ impl Derived {
 /// The source name under which derived variables and their errors appear.
 pub const DERIVED_SOURCE: &str = "derived";
 
+/// Values one source may yield per cycle: output is untrusted, and a
+/// `df` listing 5,000 fake mounts must not become 20,000 series.
+pub const MAX_VALUES_PER_SOURCE: usize = 1_000;
+/// Values one cycle may yield, all sources together.
+pub const MAX_VALUES_PER_CYCLE: usize = 4_000;
+/// Errors listed per source; the rest are counted in one more line.
+pub const MAX_ERRORS_PER_SOURCE: usize = 50;
+
+/// The variable name of a parse error that speaks of the source as a whole.
+pub const WHOLE_SOURCE: &str = "*";
+
 /// Why a variable has no value in this cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariableError {
@@ -121,19 +132,43 @@ pub fn parse_cycle(
             output: out.output,
             exit_code: out.exit_code,
         };
+        let (mut taken, mut dropped, mut failures) = (0, 0, 0);
         for (name, value) in source.parser.extract_each(input) {
-            match value {
-                Err(e) => cycle.fail(source.name, name, e.to_string()),
+            let failure = match value {
+                Err(e) => e.to_string(),
                 Ok(value) => match cycle.values.get(&name) {
-                    Some((owner, _)) => {
-                        let message = format!("already produced by the source {owner:?}");
-                        cycle.fail(source.name, name, message);
+                    Some((owner, _)) => format!("already produced by the source {owner:?}"),
+                    None if taken >= MAX_VALUES_PER_SOURCE
+                        || cycle.values.len() >= MAX_VALUES_PER_CYCLE =>
+                    {
+                        dropped += 1;
+                        continue;
                     }
                     None => {
                         cycle.values.insert(name, (source.name.to_owned(), value));
+                        taken += 1;
+                        continue;
                     }
                 },
+            };
+            failures += 1;
+            if failures <= MAX_ERRORS_PER_SOURCE {
+                cycle.fail(source.name, name, failure);
             }
+        }
+        if dropped > 0 {
+            let message = format!(
+                "{dropped} more values were dropped: a source yields at most \
+                 {MAX_VALUES_PER_SOURCE} values per cycle, a cycle at most {MAX_VALUES_PER_CYCLE}"
+            );
+            cycle.fail(source.name, WHOLE_SOURCE.to_owned(), message);
+        }
+        if failures > MAX_ERRORS_PER_SOURCE {
+            let message = format!(
+                "{} more variables failed (the first {MAX_ERRORS_PER_SOURCE} are listed)",
+                failures - MAX_ERRORS_PER_SOURCE
+            );
+            cycle.fail(source.name, WHOLE_SOURCE.to_owned(), message);
         }
     }
     // Derived variables see the parsed ones and the derived ones before them.
@@ -268,6 +303,37 @@ Swap:             0           0           0\n";
         );
         assert_eq!(cycle.errors["derived"][0].variable, "missing");
         assert_eq!(cycle.errors["derived"][0].message, "no variable nothing");
+    }
+
+    /// A `df` listing 5,000 fake mounts (a cardinality bomb) yields at
+    /// most the per-source cap, with one error that says so.
+    #[test]
+    fn one_source_yields_at_most_its_cap_of_values() {
+        let df = config(r#"{"preset": "df"}"#);
+        let mut output =
+            String::from("Filesystem     1024-blocks    Used Available Capacity Mounted on\n");
+        for i in 0..5_000 {
+            output.push_str(&format!("/dev/fake{i} 1000 500 500 50% /mnt/fake{i}\n"));
+        }
+        let sources = [Source {
+            name: "disk",
+            command: "df -P",
+            parser: &df,
+        }];
+        let outputs = [Output {
+            name: "disk",
+            output: &output,
+            exit_code: Some(0),
+        }];
+        let cycle = parse_cycle(&sources, &outputs, &[], 0, |_| None);
+        assert_eq!(cycle.values.len(), MAX_VALUES_PER_SOURCE);
+        let errors = &cycle.errors["disk"];
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].variable, WHOLE_SOURCE);
+        assert!(
+            errors[0].message.contains("more values were dropped"),
+            "{errors:?}"
+        );
     }
 
     #[test]

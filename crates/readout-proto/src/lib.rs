@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod validate;
 
-pub use validate::{Limits, ValidationError};
+pub use validate::{Limits, MAX_AHEAD_MS, ValidationError};
 
 /// Where the agent sends its cycles.
 pub const CYCLES_PATH: &str = "/api/agent/v1/cycles";

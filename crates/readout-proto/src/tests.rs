@@ -1,5 +1,8 @@
 use super::*;
 
+/// The server's clock in these tests: the sample cycle starts at it.
+const NOW: i64 = 1_764_000_000_000;
+
 fn cycle() -> CycleRequest {
     CycleRequest {
         cycle_id: "0123abcd-ef".into(),
@@ -63,21 +66,21 @@ fn optional_fields_default_and_unknown_fields_are_ignored() {
         "agent":{"version":"sh-0.1","future":1},"allowlist":{},"later":true}"#;
     let c: CycleRequest = serde_json::from_str(json).expect("parse");
     assert!(c.results.is_empty() && c.rejected.is_empty() && c.spool_dropped == 0);
-    assert_eq!(c.validate(&Limits::default()), Ok(()));
+    assert_eq!(c.validate(&Limits::default(), NOW), Ok(()));
 }
 
 #[test]
 fn validation_says_where() {
     let limits = Limits::default();
-    assert_eq!(cycle().validate(&limits), Ok(()));
+    assert_eq!(cycle().validate(&limits, NOW), Ok(()));
 
     let mut c = cycle();
     c.cycle_id = "a b".into();
-    assert_eq!(c.validate(&limits).expect_err("id").path, "cycle_id");
+    assert_eq!(c.validate(&limits, NOW).expect_err("id").path, "cycle_id");
 
     let mut c = cycle();
     c.results[0].name = "readout_$(id)".into();
-    let e = c.validate(&limits).expect_err("name");
+    let e = c.validate(&limits, NOW).expect_err("name");
     assert_eq!(
         e.to_string(),
         "results[0].name: invalid name: character '$' is not allowed; use only A-Z, a-z, 0-9 and _"
@@ -86,18 +89,30 @@ fn validation_says_where() {
     let mut c = cycle();
     c.results.push(c.results[0].clone());
     assert_eq!(
-        c.validate(&limits).expect_err("dup").path,
+        c.validate(&limits, NOW).expect_err("dup").path,
         "results[1].name"
     );
 
     let mut c = cycle();
     c.allowlist.entries[0].command = "x".repeat(limits.max_text_len + 1);
     assert_eq!(
-        c.validate(&limits).expect_err("long").path,
+        c.validate(&limits, NOW).expect_err("long").path,
         "allowlist.entries[0].command"
     );
 
     let mut c = cycle();
     c.started_at_ms = 0;
-    assert_eq!(c.validate(&limits).expect_err("time").path, "started_at_ms");
+    assert_eq!(
+        c.validate(&limits, NOW).expect_err("time").path,
+        "started_at_ms"
+    );
+
+    // A wrong clock a day ahead is refused; an hour ahead is a small skew.
+    let mut c = cycle();
+    c.started_at_ms = NOW + crate::MAX_AHEAD_MS + 1;
+    let e = c.validate(&limits, NOW).expect_err("future");
+    assert_eq!(e.path, "started_at_ms");
+    assert!(e.message.contains("ahead of the server's clock"), "{e}");
+    c.started_at_ms = NOW + 3_600_000;
+    assert!(c.validate(&limits, NOW).is_ok());
 }

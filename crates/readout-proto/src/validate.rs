@@ -46,10 +46,15 @@ fn check_len(path: &str, text: &str, max: usize) -> Result<(), ValidationError> 
     Ok(())
 }
 
+/// How far ahead of the server's clock a cycle may be dated: more is a
+/// wrong clock, and such a cycle would pass for the latest for as long.
+pub const MAX_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
 impl CycleRequest {
-    /// Checks ids, names and sizes. Output bytes are not looked at: they are
-    /// untrusted and stored as they came.
-    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+    /// Checks ids, names, sizes and the time (against the server's clock
+    /// `now_ms`). Output bytes are not looked at: they are untrusted and
+    /// stored as they came.
+    pub fn validate(&self, limits: &Limits, now_ms: i64) -> Result<(), ValidationError> {
         let id = &self.cycle_id;
         if id.is_empty()
             || id.len() > 64
@@ -66,6 +71,15 @@ impl CycleRequest {
             return Err(err(
                 "started_at_ms",
                 "must be milliseconds since 1970-01-01 UTC",
+            ));
+        }
+        if self.started_at_ms > now_ms.saturating_add(MAX_AHEAD_MS) {
+            return Err(err(
+                "started_at_ms",
+                format!(
+                    "{} is more than a day ahead of the server's clock ({now_ms}): set the machine's clock (NTP)",
+                    self.started_at_ms
+                ),
             ));
         }
         check_len("agent.version", &self.agent.version, 64)?;

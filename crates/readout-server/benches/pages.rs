@@ -128,7 +128,9 @@ fn site() -> Site {
     let token = runtime
         .block_on(async {
             let joining = accounts::first_owner("Bench")?;
-            let user = accounts::add_user(&db, &signup, joining).await?;
+            let user =
+                accounts::add_user(&db, &accounts::PasswordGate::default(), &signup, joining)
+                    .await?;
             accounts::start_session(&db, &user.id).await
         })
         .expect("owner and session");

@@ -32,6 +32,12 @@ pub struct Config {
     pub admin_token: String,
     /// Largest agent request body, compressed or not.
     pub max_body_bytes: usize,
+    /// Open connections at most (lowered to fit the open-files limit);
+    /// more wait until one closes.
+    pub max_connections: usize,
+    /// A connection is closed when a request's headers (or the TLS
+    /// handshake) take longer than this, and when it sits idle this long.
+    pub header_timeout_secs: u32,
     /// How long cycles and raw outputs are kept (the latest output of each
     /// command is always kept).
     pub history_days: u32,
@@ -120,6 +126,8 @@ impl Default for Config {
             tls_key: None,
             admin_token: String::new(),
             max_body_bytes: 8 * 1024 * 1024,
+            max_connections: 10_000,
+            header_timeout_secs: 20,
             history_days: 7,
             points_days: 30,
             rollups_days: 730,
@@ -148,6 +156,8 @@ impl std::fmt::Debug for Config {
                 },
             )
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout_secs", &self.header_timeout_secs)
             .field("history_days", &self.history_days)
             .field("points_days", &self.points_days)
             .field("rollups_days", &self.rollups_days)
@@ -200,6 +210,9 @@ impl Config {
                 "max_body_bytes is {}; it must be at least 1024",
                 self.max_body_bytes
             );
+        }
+        if self.max_connections == 0 || self.header_timeout_secs == 0 {
+            bail!("max_connections and header_timeout_secs must be at least 1");
         }
         for (key, days) in [
             ("history_days", self.history_days),

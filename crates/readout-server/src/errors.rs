@@ -77,6 +77,22 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::work::WorkError> for ApiError {
+    fn from(e: crate::work::WorkError) -> Self {
+        match e {
+            crate::work::WorkError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy parsing for other editors; try again in a few seconds",
+            ),
+            crate::work::WorkError::Panicked(e) => {
+                tracing::error!(error = %e, "a parse panicked");
+                Self::internal()
+            }
+        }
+    }
+}
+
 /// Maps "not found" from the store to a 404 naming `what`.
 pub fn not_found(what: String) -> impl FnOnce(DbError) -> ApiError {
     move |e| match e {
@@ -116,15 +132,44 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut de)
-            .map(JsonBody)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    format!("invalid body at `{}`: {}", e.path(), e.inner()),
-                )
-            })
+        json_whole(&bytes).map(JsonBody).map_err(|(path, e)| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("invalid body at `{path}`: {e}"),
+            )
+        })
+    }
+}
+
+/// Parses one JSON document that must be the whole of `bytes` (white
+/// space aside); an error comes with the path where it was found.
+pub fn json_whole<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, (String, serde_json::Error)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))?;
+    de.end().map_err(|e| (".".to_owned(), e))?;
+    Ok(value)
+}
+
+/// A query string whose errors are JSON like every other API error (axum's
+/// own `Query` answers them in plain text).
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for QueryParams<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(q)| QueryParams(q))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
     }
 }

@@ -10,12 +10,14 @@ pub mod errors;
 pub mod hosts;
 pub mod ingest;
 pub mod keys;
+pub mod listen;
 pub mod parsing;
 pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod store;
 pub mod web;
+pub mod work;
 
 /// Prints to standard output, ignoring a closed one: `readout demo | head`
 /// must not bring the server down.

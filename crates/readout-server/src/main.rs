@@ -64,7 +64,10 @@ enum HostCommand {
         json: bool,
     },
     /// Remove a host: its agent stops on its next cycle.
-    Remove { name: String },
+    Remove {
+        /// The host's name, or its id (`h_…`) when several workspaces use the name.
+        name: String,
+    },
     /// List hosts.
     List,
 }
@@ -153,6 +156,12 @@ struct ConfigArgs {
     admin_token: Option<String>,
     #[arg(long, env = "READOUT_MAX_BODY_BYTES", global = true)]
     max_body_bytes: Option<usize>,
+    /// Open connections at most (lowered to fit the open-files limit).
+    #[arg(long, env = "READOUT_MAX_CONNECTIONS", global = true)]
+    max_connections: Option<usize>,
+    /// Seconds a connection may take to send a request's headers, or sit idle.
+    #[arg(long, env = "READOUT_HEADER_TIMEOUT_SECS", global = true)]
+    header_timeout_secs: Option<u32>,
     #[arg(long, env = "READOUT_HISTORY_DAYS", global = true)]
     history_days: Option<u32>,
     #[arg(long, env = "READOUT_POINTS_DAYS", global = true)]
@@ -179,6 +188,8 @@ impl ConfigArgs {
             public_url,
             admin_token,
             max_body_bytes,
+            max_connections,
+            header_timeout_secs,
             history_days,
             points_days,
             rollups_days
@@ -234,10 +245,18 @@ impl StoreTask for Hosts {
                 }
             }
             HostCommand::Remove { name } => {
-                let host = db
-                    .host_by_name(&name)
-                    .await
-                    .map_err(|_| anyhow::anyhow!("no host named {name:?}"))?;
+                let host = match db.host(&name).await {
+                    Ok(host) => host,
+                    Err(readout_storage::DbError::NotFound) => {
+                        db.host_by_name(&name).await.map_err(|e| match e {
+                            readout_storage::DbError::NotFound => {
+                                anyhow::anyhow!("no host named {name:?}")
+                            }
+                            other => anyhow::anyhow!("{other}"),
+                        })?
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 db.remove_host(&host.id, readout_server::now_ms()).await?;
                 println!(
                     "Host {name:?} ({}) removed: its agent stops on its next cycle.",
@@ -303,7 +322,7 @@ impl StoreTask for Users {
             name: &name,
             password,
         };
-        let user = accounts::add_user(&db, &signup, joining)
+        let user = accounts::add_user(&db, &accounts::PasswordGate::default(), &signup, joining)
             .await
             .map_err(|e| anyhow::anyhow!("cannot add {email:?}: {e}"))?;
         if owner {
@@ -327,6 +346,9 @@ impl StoreTask for Users {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Everything this process writes (the database and its journal, the
+    // admin token, the demo agent's key) is its owner's only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

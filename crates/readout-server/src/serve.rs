@@ -15,6 +15,9 @@ use crate::ingest::Ingest;
 use crate::keys;
 use crate::state::{AppState, Settings};
 
+/// Editor parses that may wait for a turn; more are told to retry.
+const EDITING_QUEUE: usize = 16;
+
 /// How often old history is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -59,6 +62,10 @@ pub async fn serve<D: Database>(
         ingest,
         delivery,
         web: Arc::new(crate::web::Web::new(&public_url)?),
+        editing: Arc::new(crate::work::Gate::new(
+            (crate::work::cores() / 2).max(1),
+            EDITING_QUEUE,
+        )),
         settings: Arc::new(Settings {
             admin_token_hash: keys::hash_secret(&admin_token),
             max_body_bytes: config.max_body_bytes,
@@ -72,43 +79,25 @@ pub async fn serve<D: Database>(
     let pruner = tokio::spawn(prune_loop(db, config.clone()));
     let app = crate::routes::router(state);
 
-    match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot load TLS certificate {} and key {}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            let server = axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .serve(app.into_make_service_with_connect_info::<SocketAddr>());
-            on_ready(addr);
-            server
-                .await
-                .with_context(|| format!("HTTPS server on {addr} failed"))?;
-        }
-        _ => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            on_ready(addr);
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")?;
-        }
-    }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::listen::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let bounds = crate::listen::Bounds::within_descriptors(
+        config.max_connections,
+        Duration::from_secs(u64::from(config.header_timeout_secs)),
+    );
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    on_ready(addr);
+    crate::listen::serve(
+        listener,
+        tls,
+        app,
+        bounds,
+        shutdown,
+        Duration::from_secs(10),
+    )
+    .await;
     pruner.abort();
     sweeper.abort();
     // Sends in flight finish, so a receiver that answered is recorded.

@@ -15,6 +15,9 @@ pub struct AppState<D> {
     pub delivery: Arc<Delivery>,
     pub settings: Arc<Settings>,
     pub web: Arc<Web>,
+    /// Parsing an editor asks for (previews, tables, back-fills): bounded,
+    /// so one editor cannot take the cores from cycles and other people.
+    pub editing: Arc<crate::work::Gate>,
 }
 
 /// Settings resolved once at start-up.

@@ -19,9 +19,15 @@ pub async fn with_store<T: StoreTask>(url: &str, task: T) -> anyhow::Result<T::O
     match scheme {
         Some("sqlite") => {
             if let Some(parent) = sqlite_parent_dir(url) {
-                std::fs::create_dir_all(&parent).with_context(|| {
-                    format!("cannot create data directory {}", parent.display())
-                })?;
+                // It holds password hashes and webhook secrets: its owner's only.
+                use std::os::unix::fs::DirBuilderExt as _;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&parent)
+                    .with_context(|| {
+                        format!("cannot create data directory {}", parent.display())
+                    })?;
             }
             let db = SqliteStore::open(url)
                 .await

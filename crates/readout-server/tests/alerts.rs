@@ -922,3 +922,87 @@ fn changes_of_one_cycle_are_grouped_into_one_message() {
     assert_eq!(delivered.as_array().map(Vec::len), Some(1));
     assert_eq!(receiver.calls_to("/hook").len(), 1);
 }
+
+/// The delivery loop waited for every send of a claimed batch, so one
+/// hanging webhook delayed every channel on the node. A fast channel's
+/// notice now goes out while the hung one is still waiting.
+#[test]
+fn a_hung_receiver_holds_only_its_own_channel() {
+    let server = server(&[], "send_timeout_secs = 60\n", true);
+    // Accepts, reads, never answers; says when the server connected.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hung_url = format!("http://{}", hung.local_addr().expect("addr"));
+    let (connected, arrived) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hung.incoming().flatten() {
+            let _ = connected.send(());
+            held.push(stream);
+        }
+    });
+    let fast = Receiver::start();
+    let hung_channel = created(
+        &server,
+        "/channels",
+        &json!({"name": "hung", "kind": "webhook", "url": format!("{hung_url}/hook")}),
+    );
+    let fast_channel = created(
+        &server,
+        "/channels",
+        &json!({"name": "fast", "kind": "webhook", "url": format!("{}/fast", fast.url)}),
+    );
+    let (status, queued) = post(
+        &server,
+        &format!("/channels/{hung_channel}/test"),
+        &json!({}),
+    );
+    assert_eq!(status, 202, "{queued}");
+    let hung_id = queued["notification_id"].as_i64().expect("id");
+    arrived
+        .recv_timeout(WAIT)
+        .expect("the server connects to the hung receiver");
+    let delivered = send_test(&server, &fast_channel);
+    assert_eq!(delivered["status"], "delivered", "{delivered}");
+    assert_eq!(fast.calls_to("/fast").len(), 1);
+    let hung_one = server.api_get(&format!("/notifications/{hung_id}"));
+    assert_eq!(
+        hung_one["status"], "pending",
+        "the hung send is still waiting: {hung_one}"
+    );
+}
+
+/// An outage of the server longer than `silent_after_secs` made every
+/// host SILENT at start-up (and paged for the whole fleet). After a
+/// restart, hosts get a full silence limit to report again.
+#[test]
+fn a_restart_after_a_long_outage_does_not_call_every_host_silent() {
+    let mut server = server(&[], "silent_after_secs = 4\n", true);
+    let host = LevelHost::new(&server, "spooling");
+    server.kill();
+    // The outage itself is what is tested: longer than the 4 s limit.
+    std::thread::sleep(Duration::from_secs(6));
+    server.restart();
+    // Sweeps run every second; before the fix the first one called the
+    // host silent. Two and a half seconds in, it is still only waiting.
+    std::thread::sleep(Duration::from_millis(2500));
+    let incidents = server.api_get(&format!("/incidents?host={}", host.id));
+    assert!(
+        incidents
+            .as_array()
+            .is_some_and(|all| all.iter().all(|i| i["state"] != "SILENT")),
+        "silent right after the restart: {incidents}"
+    );
+    host.report(10);
+    // Without cycles it goes silent in time, as before.
+    let silent = wait_for(WAIT, || {
+        let incidents = server.api_get(&format!("/incidents?host={}", host.id));
+        incidents
+            .as_array()
+            .is_some_and(|all| all.iter().any(|i| i["state"] == "SILENT"))
+            .then_some(())
+    });
+    assert!(
+        silent.is_some(),
+        "the host goes silent once it stops reporting"
+    );
+}

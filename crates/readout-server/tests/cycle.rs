@@ -217,6 +217,43 @@ fn non_utf8_output_arrives_byte_for_byte() {
     assert_eq!(bytes, b"caf\xE9 \xFF\x00end");
 }
 
+/// A new agent whose server is down from the start said "spooled" and
+/// kept nothing: it now runs its whole allowlist and spools that.
+#[test]
+fn a_new_agent_spools_its_first_cycles_while_the_server_is_down() {
+    let mut server = Server::start();
+    let (id, key) = server.add_host("newcomer");
+    let agent = Agent::new(
+        &server.url(),
+        &id,
+        &key,
+        "readout_date=\"date +%s%N\"\n",
+        "request_timeout_secs = 2",
+    );
+    server.kill();
+    agent.once();
+    agent.once();
+    let spooled = agent.spooled_starts();
+    assert_eq!(spooled.len(), 2, "both cycles wait in the spool");
+    server.restart();
+    agent.once();
+    assert!(agent.spooled_starts().is_empty(), "spool drained");
+    let cycles = server.cycles(&id);
+    let starts: Vec<i64> = cycles
+        .iter()
+        .filter_map(|c| c["started_at_ms"].as_i64())
+        .collect();
+    assert!(
+        spooled.iter().all(|s| starts.contains(s)),
+        "{spooled:?} among {starts:?}"
+    );
+    let first = cycles
+        .iter()
+        .find(|c| c["started_at_ms"].as_i64() == Some(spooled[0]))
+        .expect("the first spooled cycle");
+    assert_eq!(first["results"][0]["name"], "readout_date", "{first}");
+}
+
 #[test]
 fn cycles_spooled_while_the_server_is_down_arrive_in_order_with_their_times() {
     let mut server = Server::start();
@@ -334,31 +371,6 @@ fn the_agent_fails_over_to_the_next_server() {
     assert!(agent.spooled_starts().is_empty());
 }
 
-fn post_cycle(server: &Server, id: &str, key: &str, body: &[u8], gzip: bool) -> (u16, Value) {
-    use base64::Engine as _;
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{key}"));
-    let mut request = support::http()
-        .post(format!("{}{}", server.url(), readout_proto::CYCLES_PATH).as_str())
-        .header("authorization", &format!("Basic {auth}"))
-        .header("content-type", "application/json");
-    if gzip {
-        request = request.header("content-encoding", "gzip");
-    }
-    let mut response = request.send(body).expect("POST");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.body_mut().read_json().unwrap_or(Value::Null),
-    )
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("gzip");
-    encoder.finish().expect("gzip")
-}
-
 #[test]
 fn the_same_cycle_sent_twice_is_stored_once_and_bad_requests_say_why() {
     let server = Server::start();
@@ -369,13 +381,13 @@ fn the_same_cycle_sent_twice_is_stored_once_and_bad_requests_say_why() {
         "results": [{"name": "readout_x", "duration_ms": 1, "exit_code": 0, "output_base64": "aGk="}]
     });
     let body = serde_json::to_vec(&cycle).expect("json");
-    let (status, first) = post_cycle(&server, &id, &key, &body, false);
+    let (status, first) = support::post_cycle(&server, &id, &key, &body, false);
     assert_eq!(
         (status, &first["duplicate"]),
         (200, &json!(false)),
         "{first}"
     );
-    let (status, again) = post_cycle(&server, &id, &key, &gzip(&body), true);
+    let (status, again) = support::post_cycle(&server, &id, &key, &support::gzip(&body), true);
     assert_eq!(
         (status, &again["duplicate"]),
         (200, &json!(true)),
@@ -384,12 +396,12 @@ fn the_same_cycle_sent_twice_is_stored_once_and_bad_requests_say_why() {
     assert_eq!(server.cycles(&id).len(), 1);
     assert!(again["commands"].as_array().is_some_and(|c| !c.is_empty()));
 
-    let (status, err) = post_cycle(&server, &id, "rk_wrong", &body, false);
+    let (status, err) = support::post_cycle(&server, &id, "rk_wrong", &body, false);
     assert_eq!(status, 401, "{err}");
 
     let mut bad = cycle.clone();
     bad["results"][0]["name"] = json!("readout_$(id)");
-    let (status, err) = post_cycle(
+    let (status, err) = support::post_cycle(
         &server,
         &id,
         &key,
@@ -401,7 +413,7 @@ fn the_same_cycle_sent_twice_is_stored_once_and_bad_requests_say_why() {
         err["error"]["message"],
         "invalid cycle at `results[0].name`: invalid name: character '$' is not allowed; use only A-Z, a-z, 0-9 and _"
     );
-    let (status, err) = post_cycle(
+    let (status, err) = support::post_cycle(
         &server,
         &id,
         &key,
@@ -421,12 +433,12 @@ fn the_same_cycle_sent_twice_is_stored_once_and_bad_requests_say_why() {
     let mut huge = cycle.clone();
     huge["results"][0]["output_base64"] = json!("A".repeat(9 * 1024 * 1024));
     let huge = serde_json::to_vec(&huge).expect("json");
-    let (status, err) = post_cycle(&server, &id, &key, &huge, false);
+    let (status, err) = support::post_cycle(&server, &id, &key, &huge, false);
     assert_eq!(status, 413, "{err}");
     assert_eq!(err["error"]["code"], "payload_too_large");
-    let small = gzip(&huge);
+    let small = support::gzip(&huge);
     assert!(small.len() < 100_000);
-    let (status, err) = post_cycle(&server, &id, &key, &small, true);
+    let (status, err) = support::post_cycle(&server, &id, &key, &small, true);
     assert_eq!(status, 413, "{err}");
     assert_eq!(server.cycles(&id).len(), 1, "nothing half-written");
 }

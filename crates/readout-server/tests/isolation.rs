@@ -776,9 +776,32 @@ fn api_tokens_act_as_their_user_within_their_scope_and_a_new_password_works_at_o
     );
     assert_eq!(status, 422);
     assert!(page.contains("at least 10 characters"), "{page}");
-    let (status, page) = ada.post_form("/account/password", &[("current", PASSWORD), ("new", new)]);
+    // A change ends Ada's other sessions, keeps this one, and with the box
+    // ticked revokes her tokens (the write token made above).
+    let elsewhere = Session::log_in(&server, "ada@example.org");
+    let (status, page) = ada.post_form(
+        "/account/password",
+        &[("current", PASSWORD), ("new", new), ("revoke_tokens", "1")],
+    );
     assert_eq!(status, 200);
-    assert!(page.contains("Your password is changed."));
+    assert!(
+        page.contains("Your password is changed; every other session of yours has ended, and your API tokens are revoked."),
+        "{page}"
+    );
+    assert_eq!(
+        elsewhere.call("GET", "/account", None).0,
+        303,
+        "the other session ended"
+    );
+    assert_eq!(ada.call("GET", "/account", None).0, 200, "this one goes on");
+    let (status, _) = with_token(
+        &server,
+        &write,
+        "GET",
+        &format!("/hosts/{id}/variables"),
+        None,
+    );
+    assert_eq!(status, 401, "tokens revoked with the change");
     assert_eq!(
         post_login(&server, "ada@example.org", PASSWORD).0,
         401,

@@ -605,6 +605,27 @@ async fn accounts_story<D: Database>(db: D) {
         .await
         .expect("other");
     assert!(db.hosts_of("w_2").await.expect("none").is_empty());
+    // Host names are unique within a workspace only.
+    let in_workspace = |id: &str, workspace: &str| NewHost {
+        workspace_id: Some(workspace.into()),
+        ..new_host(id, "gateway")
+    };
+    db.create_host(&in_workspace("h_gw1", "w_1"))
+        .await
+        .expect("w_1's gateway");
+    db.create_host(&in_workspace("h_gw2", "w_2"))
+        .await
+        .expect("w_2's gateway: the same name in another workspace");
+    assert!(matches!(
+        db.create_host(&in_workspace("h_gw3", "w_1")).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.host_by_name("gateway").await,
+        Err(DbError::Conflict(m)) if m.contains("by its id")
+    ));
+    db.remove_host("h_gw2", T0).await.expect("remove");
+    db.remove_host("h_gw1", T0).await.expect("remove");
     let token = |id: &str, user_id: &str, workspace: &str, hash: u8| NewApiToken {
         id: id.into(),
         user_id: user_id.into(),
@@ -664,9 +685,39 @@ async fn accounts_story<D: Database>(db: D) {
             .expect("read")
             .is_none()
     );
-    db.set_password("u_3", "$argon2id$new")
+    // A password change ends the user's other sessions, keeps the one that
+    // changed it, and revokes their tokens when asked.
+    db.create_session(&NewSession {
+        token_hash: vec![6],
+        user_id: "u_3".into(),
+        csrf_token: "csrf".into(),
+        created_at_ms: T0,
+        expires_at_ms: T0 + 1000,
+    })
+    .await
+    .expect("another session");
+    db.create_api_token(&token("at_3", "u_3", "w_1", 10))
+        .await
+        .expect("token");
+    db.set_password("u_3", "$argon2id$new", &[1], true)
         .await
         .expect("password");
+    assert!(db.session(&[1], T0).await.expect("read").is_some(), "kept");
+    assert!(db.session(&[6], T0).await.expect("read").is_none(), "ended");
+    assert!(
+        db.api_token_user(&[10; 32], T0)
+            .await
+            .expect("read")
+            .is_none(),
+        "revoked"
+    );
+    assert!(
+        db.api_token_user(&[8; 32], T0)
+            .await
+            .expect("read")
+            .is_some(),
+        "another user's token stays"
+    );
     let changed = db
         .user_by_email("c@x.org")
         .await
@@ -841,9 +892,19 @@ async fn accounts_story<D: Database>(db: D) {
     db.create_link(&link(3, "reset", "c@x.org", None))
         .await
         .expect("reset link");
-    db.reset_password(&[3; 32], "$argon2id$reset", T0 + 4)
+    db.create_api_token(&token("at_4", "u_3", "w_1", 11))
+        .await
+        .expect("token");
+    db.reset_password(&[3; 32], "$argon2id$reset", T0 + 4, true)
         .await
         .expect("reset");
+    assert!(
+        db.api_token_user(&[11; 32], T0)
+            .await
+            .expect("read")
+            .is_none(),
+        "a reset asked to revoke the tokens"
+    );
     let reset = db
         .user_by_email("c@x.org")
         .await
@@ -854,7 +915,9 @@ async fn accounts_story<D: Database>(db: D) {
         db.session(&[1], T0).await.expect("read").is_none(),
         "its sessions ended"
     );
-    let twice = db.reset_password(&[3; 32], "$argon2id$again", T0 + 5).await;
+    let twice = db
+        .reset_password(&[3; 32], "$argon2id$again", T0 + 5, false)
+        .await;
     assert!(matches!(twice, Err(DbError::NotFound)));
 
     // Layouts: one per host and screen, replaced whole, forgotten on reset.
@@ -904,7 +967,7 @@ async fn storage_story_on_sqlite() {
     accounts_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(db.list_hosts().await.expect("list").len(), 3);
+    assert_eq!(db.list_hosts().await.expect("list").len(), 5);
 }
 
 #[tokio::test]
@@ -939,7 +1002,7 @@ async fn storage_story_on_postgres() {
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");
-        assert_eq!(again.list_hosts().await.expect("list").len(), 3);
+        assert_eq!(again.list_hosts().await.expect("list").len(), 5);
         again.close().await;
     })
     .await;

@@ -3,32 +3,95 @@
 //! WAL mode lets the dashboard read while cycles are written;
 //! `synchronous = FULL` makes every acknowledged batch survive a power cut
 //! (the server batches cycles, so that costs one fsync per batch).
+//!
+//! A connection that comes back from a failed write is never reused.
+//! SQLite rolls a transaction back by itself on some errors (a full disk:
+//! `SQLITE_FULL`); sqlx's own ROLLBACK then fails and it still counts the
+//! connection as inside a transaction, so its next `BEGIN` would become a
+//! `SAVEPOINT` whose "commit" commits nothing (sqlx issue 3742). Such a
+//! connection is closed on release, and every write starts with an
+//! explicit `BEGIN IMMEDIATE`, which sqlx refuses to nest and which takes
+//! the write lock up front (waiting on `busy_timeout`, never failing
+//! half-way on a lock upgrade). A failed `BEGIN` (a read-only file, a
+//! full disk) retires every connection opened before it, so the store
+//! recovers once the cause is gone.
 
 #![forbid(unsafe_code)]
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use readout_storage::DbError;
+use sqlx::Connection as _;
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// A SQLite-backed store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    health: Arc<Health>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-async fn pool(url: &str) -> Result<sqlx::SqlitePool, DbError> {
+/// When a write last failed to begin: connections older than that are
+/// retired instead of reused.
+#[derive(Debug)]
+struct Health {
+    epoch: Instant,
+    /// Microseconds after `epoch`; 0: never.
+    failed_at_us: AtomicU64,
+}
+
+impl Health {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            failed_at_us: AtomicU64::new(0),
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn failed(&self) {
+        self.failed_at_us
+            .store(self.now_us().max(1), Ordering::Release);
+    }
+
+    /// Whether a connection of this age was opened after the last failure.
+    fn born_since_failure(&self, meta: &PoolConnectionMetadata) -> bool {
+        let age_us = u64::try_from(meta.age.as_micros()).unwrap_or(u64::MAX);
+        let born_us = self.now_us().saturating_sub(age_us);
+        born_us > self.failed_at_us.load(Ordering::Acquire)
+    }
+}
+
+async fn pool(url: &str, health: &Arc<Health>) -> Result<sqlx::SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
+    let (on_acquire, on_release) = (Arc::clone(health), Arc::clone(health));
     Ok(SqlitePoolOptions::new()
         .max_connections(8)
+        .before_acquire(move |_, meta| {
+            let keep = on_acquire.born_since_failure(&meta);
+            Box::pin(async move { Ok(keep) })
+        })
+        .after_release(move |conn, meta| {
+            let keep = !conn.is_in_transaction() && on_release.born_since_failure(&meta);
+            if !keep {
+                tracing::debug!("retiring a database connection after a failed write");
+            }
+            Box::pin(async move { Ok(keep) })
+        })
         .connect_with(options)
         .await?)
 }
@@ -37,13 +100,23 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://PATH`)
     /// and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, DbError> {
-        let pool = pool(url).await?;
+        let health = Arc::new(Health::new());
+        let pool = pool(url, &health).await?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| DbError::Other(e.into()))?;
         tracing::debug!(url, "sqlite store ready");
-        Ok(Self { pool })
+        Ok(Self { pool, health })
+    }
+
+    /// A write transaction, holding the write lock from its first statement.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        let begun = self.pool.begin_with("BEGIN IMMEDIATE").await;
+        if begun.is_err() {
+            self.health.failed();
+        }
+        begun
     }
 }
 
@@ -75,7 +148,7 @@ mod tests {
     async fn channels_routes_and_their_notices_survive_the_owner_migration() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        let pool = pool(&url).await.expect("pool");
+        let pool = pool(&url, &Arc::new(Health::new())).await.expect("pool");
         let mut before = sqlx::migrate::Migrator::DEFAULT;
         before.migrations = MIGRATOR
             .migrations

@@ -231,11 +231,15 @@ pub trait Accounts {
     fn delete_session(&self, token_hash: &[u8])
     -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// Replaces a user's password hash.
+    /// Replaces a user's password hash and ends every session of theirs
+    /// but `keep_session` (the one that changed it); with `revoke_tokens`
+    /// their API tokens go too.
     fn set_password(
         &self,
         user_id: &str,
         password_hash: &str,
+        keep_session: &[u8],
+        revoke_tokens: bool,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     fn create_api_token(
@@ -326,12 +330,14 @@ pub trait Accounts {
     ) -> impl Future<Output = Result<String, DbError>> + Send;
 
     /// Uses a reset link: the account gets the new password and every one
-    /// of its sessions ends; `NotFound` if the link is used or expired.
+    /// of its sessions ends (with `revoke_tokens`, its API tokens too);
+    /// `NotFound` if the link is used or expired.
     fn reset_password(
         &self,
         token_hash: &[u8],
         password_hash: &str,
         now_ms: i64,
+        revoke_tokens: bool,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// The token's user, in the token's workspace with their role there now,

@@ -107,7 +107,7 @@ macro_rules! impl_accounts {
                 joining: &$crate::Joining,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 // An expected refusal (the owner exists, the address is
                 // taken) rolls back at once (see `finish`).
                 let written: Result<(), $crate::DbError> = async {
@@ -261,13 +261,37 @@ macro_rules! impl_accounts {
                 Ok(())
             }
 
-            async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), $crate::DbError> {
-                let done = $crate::sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            async fn set_password(
+                &self,
+                user_id: &str,
+                password_hash: &str,
+                keep_session: &[u8],
+                revoke_tokens: bool,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(password_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                $crate::DbError::expect_one(done.rows_affected())
+                if done.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Err($crate::DbError::NotFound);
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(user_id)
+                    .bind(keep_session)
+                    .execute(&mut *tx)
+                    .await?;
+                if revoke_tokens {
+                    sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_api_token(&self, token: &$crate::NewApiToken) -> Result<(), $crate::DbError> {
@@ -323,7 +347,7 @@ macro_rules! impl_accounts {
                 user_id: &str,
                 role: $crate::Role,
             ) -> Result<(), $crate::DbError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let written = async {
                     Self::lock_workspace(&mut tx, workspace_id).await?;
                     let done = $crate::sqlx::query(
@@ -342,7 +366,7 @@ macro_rules! impl_accounts {
             }
 
             async fn remove_member(&self, workspace_id: &str, user_id: &str) -> Result<(), $crate::DbError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let written = async {
                     Self::lock_workspace(&mut tx, workspace_id).await?;
                     let done = $crate::sqlx::query(
@@ -435,7 +459,7 @@ macro_rules! impl_accounts {
                 now_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let written: Result<(), $crate::DbError> = async {
                     let claimed: Option<(Option<String>, Option<String>)> = sqlx::query_as(
                         "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'invite' \
@@ -461,7 +485,7 @@ macro_rules! impl_accounts {
                 now_ms: i64,
             ) -> Result<String, $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let written: Result<String, $crate::DbError> = async {
                     let claimed: Option<(Option<String>, Option<String>)> = sqlx::query_as(
                         "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'invite' \
@@ -502,9 +526,10 @@ macro_rules! impl_accounts {
                 token_hash: &[u8],
                 password_hash: &str,
                 now_ms: i64,
+                revoke_tokens: bool,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let email: Option<String> = sqlx::query_scalar(
                     "UPDATE account_links SET used_at_ms = $2 WHERE token_hash = $1 AND kind = 'reset' \
                      AND used_at_ms IS NULL AND expires_at_ms > $2 RETURNING email",
@@ -526,6 +551,12 @@ macro_rules! impl_accounts {
                     .bind(&email)
                     .execute(&mut *tx)
                     .await?;
+                if revoke_tokens {
+                    sqlx::query("DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE email = $1)")
+                        .bind(&email)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -152,11 +152,14 @@ pub trait Alerts {
         at_ms: i64,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// Incidents, newest first: open ones only, or all; of one host or all.
+    /// Incidents, newest first: open ones only, or all; of one host or
+    /// all; of one workspace's hosts or every workspace's (filtered before
+    /// the limit, so a busy workspace cannot push another's off).
     fn incidents(
         &self,
         open_only: bool,
         host_id: Option<&str>,
+        workspace_id: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Incident>, DbError>> + Send;
 
@@ -252,10 +255,12 @@ pub trait Alerts {
         after: After,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// The outbox, newest first; `status` narrows it.
+    /// The outbox, newest first; `status` narrows it, and `workspace_id`
+    /// to notices about its servers or sent through its channels.
     fn notifications(
         &self,
         status: Option<&str>,
+        workspace_id: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<NotificationRow>, DbError>> + Send;
 
@@ -267,9 +272,13 @@ pub trait Alerts {
     /// Marks hosts silent whose last cycle is older than their limit
     /// (`silent_after_ms` unless the host sets one), and queues what routes
     /// are due: notices held by closed windows, repeats, escalations.
+    /// Until a limit has passed since `listening_since_ms` (when this node
+    /// started taking cycles) nobody is silent: during an outage of the
+    /// server the agents were spooling, not silent.
     fn sweep_alerts(
         &self,
         now_ms: i64,
         silent_after_ms: i64,
+        listening_since_ms: i64,
     ) -> impl Future<Output = Result<SweepReport, DbError>> + Send;
 }

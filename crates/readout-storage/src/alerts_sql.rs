@@ -370,7 +370,7 @@ macro_rules! impl_alerts {
             ) -> Result<Option<u32>, $crate::DbError> {
                 use $crate::readout_alerting::{State, Tracker, Transition};
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 // Locks the host row: an ingest of this host waits, and a
                 // cycle committed meanwhile makes this touch nothing.
                 let still = sqlx::query(
@@ -409,7 +409,7 @@ macro_rules! impl_alerts {
                 now_ms: i64,
             ) -> Result<u32, $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (routes, windows) = Self::routing(&mut tx, host_id).await?;
                 let plan = $crate::readout_alerting::route::plan_followups(host_id, followed, &routes, &windows, now_ms);
                 for mark in &plan.marks {
@@ -493,7 +493,7 @@ macro_rules! impl_alerts {
                 at_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let gone = sqlx::query("DELETE FROM alert_rules WHERE host_id = $1 AND variable = $2")
                     .bind(host_id)
                     .bind(variable)
@@ -522,16 +522,19 @@ macro_rules! impl_alerts {
                 &self,
                 open_only: bool,
                 host_id: Option<&str>,
+                workspace_id: Option<&str>,
                 limit: u32,
             ) -> Result<Vec<$crate::Incident>, $crate::DbError> {
                 Ok($crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
                     "{} WHERE ($1 = 0 OR i.resolved_at_ms IS NULL) AND ($2 IS NULL OR i.host_id = $2) \
+                     AND ($4 IS NULL OR h.workspace_id = $4) \
                      ORDER BY i.opened_at_ms DESC, i.id DESC LIMIT $3",
                     $crate::alerts_sql::INCIDENT_SELECT
                 )))
                 .bind(i32::from(open_only))
                 .bind(host_id)
                 .bind(i64::from(limit))
+                .bind(workspace_id)
                 .fetch_all(&self.pool)
                 .await?)
             }
@@ -766,7 +769,7 @@ macro_rules! impl_alerts {
                     $crate::After::RetryAt(at) => ("pending", Some(at), None),
                     $crate::After::GiveUp => ("failed", None, None),
                 };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let moved = sqlx::query(
                     "UPDATE notifications SET status = $3, attempts = attempts + 1, \
                      next_attempt_at_ms = COALESCE($4, next_attempt_at_ms), delivered_at_ms = $5, \
@@ -805,14 +808,19 @@ macro_rules! impl_alerts {
             async fn notifications(
                 &self,
                 status: Option<&str>,
+                workspace_id: Option<&str>,
                 limit: u32,
             ) -> Result<Vec<$crate::NotificationRow>, $crate::DbError> {
                 Ok($crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM notifications WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
+                    "SELECT {} FROM notifications WHERE ($1 IS NULL OR status = $1) \
+                     AND ($3 IS NULL OR host_id IN (SELECT id FROM hosts WHERE workspace_id = $3) \
+                     OR channel_id IN (SELECT id FROM channels WHERE workspace_id = $3)) \
+                     ORDER BY id DESC LIMIT $2",
                     $crate::alerts_sql::NOTIFICATION_COLUMNS
                 )))
                 .bind(status)
                 .bind(i64::from(limit))
+                .bind(workspace_id)
                 .fetch_all(&self.pool)
                 .await?)
             }
@@ -844,6 +852,7 @@ macro_rules! impl_alerts {
                 &self,
                 now_ms: i64,
                 silent_after_ms: i64,
+                listening_since_ms: i64,
             ) -> Result<$crate::SweepReport, $crate::DbError> {
                 use $crate::readout_alerting::route::{Followed, NoticeEvent};
                 use $crate::sqlx;
@@ -853,10 +862,12 @@ macro_rules! impl_alerts {
                      LEFT JOIN alert_states s ON s.host_id = h.id AND s.variable = '' \
                      WHERE h.removed_at_ms IS NULL AND h.last_seen_at_ms IS NOT NULL \
                      AND h.last_seen_at_ms <= $1 - COALESCE(h.silent_after_secs * 1000, $2) \
+                     AND $3 <= $1 - COALESCE(h.silent_after_secs * 1000, $2) \
                      AND (s.state IS NULL OR s.state <> 'SILENT')",
                 )
                 .bind(now_ms)
                 .bind(silent_after_ms)
+                .bind(listening_since_ms)
                 .fetch_all(&self.pool)
                 .await?;
                 for (host_id, limit) in quiet {

@@ -91,12 +91,17 @@ pub enum Stored {
 
 /// The storage backend. Every method is one short transaction.
 pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'static {
+    /// Whether a write can start now (the health check): the store is
+    /// reachable, writable, and no stuck transaction holds its write lock.
+    fn writable(&self) -> impl Future<Output = Result<(), DbError>> + Send;
+
     /// Creates a host with its default data sources.
     fn create_host(&self, host: &NewHost) -> impl Future<Output = Result<Host, DbError>> + Send;
 
     fn host(&self, id: &str) -> impl Future<Output = Result<Host, DbError>> + Send;
 
-    /// The live (not removed) host called `name`.
+    /// The live (not removed) host called `name`; `Conflict` when hosts of
+    /// several workspaces have that name.
     fn host_by_name(&self, name: &str) -> impl Future<Output = Result<Host, DbError>> + Send;
 
     /// Every host, removed ones included, by name.

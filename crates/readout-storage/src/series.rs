@@ -42,10 +42,12 @@ pub struct Point {
 /// Raw points older than `raw_kept_since_ms` are pruned, so a range that
 /// reaches before it reads roll-ups even when zoomed in.
 pub fn plan(range: Range, raw_kept_since_ms: i64) -> Plan {
-    let span = (range.to_ms - range.from_ms).max(1);
+    // Saturating: the range comes from a query string.
+    let span = range.to_ms.saturating_sub(range.from_ms).max(1);
     let points = i64::from(range.max_points.max(1));
-    let width = (span + points - 1) / points;
-    let round_up = |res: i64| (width + res - 1) / res * res;
+    // Ceiling divisions written so they cannot overflow (both sides ≥ 1).
+    let width = (span - 1) / points + 1;
+    let round_up = |res: i64| ((width - 1) / res + 1).saturating_mul(res);
     if width >= RES_1H {
         Plan {
             source_res_ms: RES_1H,
@@ -126,10 +128,16 @@ pub async fn query<D: Database>(
     let rows = db
         .series_rows(host_id, name, plan.source_res_ms, start, range.to_ms)
         .await?;
+    let mut points = merge(&rows, plan.width_ms);
+    // Aligned buckets can straddle both ends: one more than asked for.
+    let max = usize::try_from(range.max_points).unwrap_or(usize::MAX);
+    if points.len() > max {
+        points.drain(..points.len() - max);
+    }
     Ok(Series {
         name: name.to_owned(),
         plan,
-        points: merge(&rows, plan.width_ms),
+        points,
     })
 }
 
@@ -166,6 +174,24 @@ mod tests {
             to_ms: 1_000 * DAY + span,
             max_points,
         }
+    }
+
+    #[test]
+    fn plans_hold_at_the_ends_of_time() {
+        let range = Range {
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+            max_points: 1,
+        };
+        let plan = plan(range, 0);
+        assert_eq!(plan.source_res_ms, RES_1H);
+        assert!(plan.width_ms > 0);
+        let tiny = Range {
+            from_ms: 5,
+            to_ms: 5,
+            max_points: u32::MAX,
+        };
+        assert_eq!(super::plan(tiny, 0).width_ms, 1);
     }
 
     #[test]

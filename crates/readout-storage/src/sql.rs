@@ -159,7 +159,7 @@ macro_rules! impl_sql_database {
                 host: &$crate::NewHost,
             ) -> Result<$crate::Host, $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     // No workspace named: the first one (if the owner exists yet).
                     "INSERT INTO hosts (id, name, key_hash, created_at_ms, workspace_id) VALUES ($1, $2, $3, $4, \
@@ -198,14 +198,20 @@ macro_rules! impl_sql_database {
             }
 
             async fn host_by_name(&self, name: &str) -> Result<$crate::Host, $crate::DbError> {
-                $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
-                    "{} WHERE name = $1 AND removed_at_ms IS NULL",
+                let mut found: Vec<$crate::Host> = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                    "{} WHERE name = $1 AND removed_at_ms IS NULL LIMIT 2",
                     $crate::sql::HOST_SELECT
                 )))
                 .bind(name)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or($crate::DbError::NotFound)
+                .fetch_all(&self.pool)
+                .await?;
+                match found.len() {
+                    0 => Err($crate::DbError::NotFound),
+                    1 => Ok(found.remove(0)),
+                    _ => Err($crate::DbError::Conflict(format!(
+                        "hosts in several workspaces are called {name:?}: name one by its id"
+                    ))),
+                }
             }
 
             async fn list_hosts(&self) -> Result<Vec<$crate::Host>, $crate::DbError> {
@@ -283,7 +289,7 @@ macro_rules! impl_sql_database {
                 at_ms: i64,
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let exists: Option<String> = sqlx::query_scalar("SELECT id FROM hosts WHERE id = $1")
                     .bind(host_id)
                     .fetch_optional(&mut *tx)
@@ -402,7 +408,7 @@ macro_rules! impl_sql_database {
 
             async fn delete_template(&self, id: &str) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "UPDATE data_sources SET parser_json = (SELECT parser_json FROM templates WHERE id = $1), \
                      template_id = NULL WHERE template_id = $1",
@@ -427,7 +433,7 @@ macro_rules! impl_sql_database {
             ) -> Result<(), $crate::DbError> {
                 use $crate::sqlx;
                 let template = self.template(id).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 for host_id in host_ids {
                     let exists: Option<String> =
                         sqlx::query_scalar("SELECT id FROM hosts WHERE id = $1")
@@ -527,7 +533,7 @@ macro_rules! impl_sql_database {
             ) -> Result<Vec<$crate::Stored>, $crate::DbError> {
                 use $crate::sqlx;
                 let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let mut outcome = Vec::with_capacity(batch.len());
                 for inc in batch {
                     let c = &inc.cycle;
@@ -577,19 +583,15 @@ macro_rules! impl_sql_database {
                         .await?;
                     }
                     Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, &inc.parsed).await?;
+                    // What the agent says of itself is taken in the order cycles
+                    // reach the server (its own clock), never by the time the
+                    // agent's clock gave: one cycle dated years ahead must not
+                    // freeze them.
                     sqlx::query(
-                        "UPDATE hosts SET last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $2 \
-                         THEN $2 ELSE last_seen_at_ms END WHERE id = $1",
-                    )
-                    .bind(&inc.host_id)
-                    .bind(inc.received_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                    // A late spooled cycle must not overwrite what a newer one said.
-                    sqlx::query(
-                        "UPDATE hosts SET last_cycle_at_ms = $2, agent_version = $3, agent_hostname = $4, \
+                        "UPDATE hosts SET last_cycle_at_ms = CASE WHEN COALESCE(last_cycle_at_ms, 0) < $2 \
+                         THEN $2 ELSE last_cycle_at_ms END, agent_version = $3, agent_hostname = $4, \
                          agent_os = $5, agent_arch = $6, allowlist_json = $7 \
-                         WHERE id = $1 AND COALESCE(last_cycle_at_ms, 0) <= $2",
+                         WHERE id = $1 AND COALESCE(last_seen_at_ms, 0) <= $8",
                     )
                     .bind(&inc.host_id)
                     .bind(c.started_at_ms)
@@ -598,6 +600,15 @@ macro_rules! impl_sql_database {
                     .bind(&c.agent.os)
                     .bind(&c.agent.arch)
                     .bind(inc.allowlist_json())
+                    .bind(inc.received_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE hosts SET last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $2 \
+                         THEN $2 ELSE last_seen_at_ms END WHERE id = $1",
+                    )
+                    .bind(&inc.host_id)
+                    .bind(inc.received_at_ms)
                     .execute(&mut *tx)
                     .await?;
                     Self::alert_cycle(&mut tx, inc).await?;
@@ -680,7 +691,7 @@ macro_rules! impl_sql_database {
                 samples: &[$crate::SampleRow],
             ) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let mut touched = std::collections::BTreeSet::new();
                 let mut written = 0;
                 for s in samples {
@@ -782,9 +793,14 @@ macro_rules! impl_sql_database {
                 Ok($crate::StoredCycle::assemble(cycles, results))
             }
 
+            async fn writable(&self) -> Result<(), $crate::DbError> {
+                self.begin_write().await?.rollback().await?;
+                Ok(())
+            }
+
             async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let mut removed = 0;
                 let statements: [(&str, i64); 5] = [
                     (

@@ -24,6 +24,8 @@ pub use smtp::Mailer;
 
 /// Notifications one node takes at a time.
 const BATCH: u32 = 16;
+/// Sends in flight at once on one node (each holds a connection).
+const MAX_IN_FLIGHT: usize = 256;
 /// How often an idle worker looks for due notifications.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -207,33 +209,40 @@ pub async fn deliver_loop<D: Database>(
     delivery: Arc<Delivery>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let claimed = db
-            .claim_notifications(&delivery.node, crate::now_ms(), delivery.lease_ms, BATCH)
-            .await;
-        match claimed {
-            Ok(rows) if !rows.is_empty() => {
-                // Channels in parallel. A claim holds at most a channel's
-                // oldest pending notice, so a recovery never overtakes the
-                // problem it ends.
-                let mut sends = tokio::task::JoinSet::new();
-                for row in rows {
-                    sends.spawn(deliver_one(db.clone(), Arc::clone(&delivery), row));
+    // Channels in parallel, and never waiting for each other: a claim
+    // holds at most a channel's oldest pending notice (so a recovery never
+    // overtakes the problem it ends), and a notice in flight keeps its
+    // lease, so claiming again while a receiver hangs takes only other
+    // channels' notices.
+    let mut sends = tokio::task::JoinSet::new();
+    while !*stop.borrow() {
+        while sends.try_join_next().is_some() {}
+        let room = MAX_IN_FLIGHT.saturating_sub(sends.len());
+        if room > 0 {
+            let limit = BATCH.min(u32::try_from(room).unwrap_or(BATCH));
+            let claimed = db
+                .claim_notifications(&delivery.node, crate::now_ms(), delivery.lease_ms, limit)
+                .await;
+            match claimed {
+                Ok(rows) if !rows.is_empty() => {
+                    for row in rows {
+                        sends.spawn(deliver_one(db.clone(), Arc::clone(&delivery), row));
+                    }
+                    continue;
                 }
-                while sends.join_next().await.is_some() {}
-                continue;
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming notifications failed"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "claiming notifications failed"),
         }
+        // A finished send may make its channel's next notice due.
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => {}
+            Some(_) = sends.join_next(), if !sends.is_empty() => {}
         }
     }
+    // Sends in flight finish, so a receiver that answered is recorded.
+    while sends.join_next().await.is_some() {}
 }
 
 async fn deliver_one<D: Database>(db: D, delivery: Arc<Delivery>, row: NotificationRow) {
@@ -291,11 +300,15 @@ async fn deliver_one<D: Database>(db: D, delivery: Arc<Delivery>, row: Notificat
 
 /// Marks silent hosts and queues due follow-ups, every `every`.
 pub async fn sweep_loop<D: Database>(db: D, every: Duration, silent_after_ms: i64) {
+    let listening_since = crate::now_ms();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match db.sweep_alerts(crate::now_ms(), silent_after_ms).await {
+        match db
+            .sweep_alerts(crate::now_ms(), silent_after_ms, listening_since)
+            .await
+        {
             Ok(report) if report.silenced > 0 || report.notifications > 0 => tracing::info!(
                 silenced = report.silenced,
                 notifications = report.notifications,

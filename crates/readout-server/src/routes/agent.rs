@@ -27,7 +27,7 @@ pub async fn post_cycle<D: Database>(
     let auth = match state.db.host_auth(&host_id).await {
         Ok(auth) => auth,
         Err(DbError::NotFound) => return Err(bad_credentials()),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(not_stored(&e)),
     };
     if !keys::secret_matches(&key, &auth.key_hash) {
         return Err(bad_credentials());
@@ -53,25 +53,34 @@ pub async fn post_cycle<D: Database>(
         }
     })?;
     let body = decode_body(&headers, body, max)?;
-    let cycle: CycleRequest =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_cycle",
-                    format!("invalid cycle at `{}`: {}", e.path(), e.inner()),
-                )
-            })?;
-    cycle.validate(&state.settings.limits).map_err(|e| {
+    let cycle: CycleRequest = crate::errors::json_whole(&body).map_err(|(path, e)| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_cycle",
-            format!("invalid cycle at `{}`: {}", e.path, e.message),
+            format!("invalid cycle at `{path}`: {e}"),
         )
     })?;
+    let received_at_ms = crate::now_ms();
+    cycle
+        .validate(&state.settings.limits, received_at_ms)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_cycle",
+                format!("invalid cycle at `{}`: {}", e.path, e.message),
+            )
+        })?;
 
-    let sources = state.db.data_sources(&host_id).await?;
-    let derived = state.db.derived(&host_id).await?;
+    let sources = state
+        .db
+        .data_sources(&host_id)
+        .await
+        .map_err(|e| not_stored(&e))?;
+    let derived = state
+        .db
+        .derived(&host_id)
+        .await
+        .map_err(|e| not_stored(&e))?;
     let counters = crate::parsing::rate_inputs(&derived);
     let previous = if counters.is_empty() {
         Vec::new()
@@ -79,7 +88,8 @@ pub async fn post_cycle<D: Database>(
         state
             .db
             .readings_before(&host_id, &counters, cycle.started_at_ms)
-            .await?
+            .await
+            .map_err(|e| not_stored(&e))?
     };
     let commands = sources.iter().map(|s| s.name.clone()).collect();
     // Parsing is CPU work on untrusted output: keep it off the async workers.
@@ -97,25 +107,29 @@ pub async fn post_cycle<D: Database>(
         .ingest
         .store(IncomingCycle {
             host_id: host_id.clone(),
-            received_at_ms: crate::now_ms(),
+            received_at_ms,
             cycle,
             parsed,
         })
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cycle not stored");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_stored",
-                "the cycle could not be stored; send it again later",
-            )
-        })?;
+        .map_err(|e| not_stored(&e))?;
     Ok(Json(CycleResponse {
         duplicate: stored == Stored::Duplicate,
         commands,
         interval_secs,
         stop: false,
     }))
+}
+
+/// The store failed: the agent keeps the cycle in its spool and sends it
+/// again, so this is a 503, never a 500.
+fn not_stored(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "cycle not stored");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_stored",
+        "the cycle could not be stored; send it again later",
+    )
 }
 
 fn bad_credentials() -> ApiError {

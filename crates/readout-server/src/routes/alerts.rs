@@ -2,7 +2,7 @@
 //! delivery log.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use readout_alerting::Rule;
 use readout_alerting::route::{NoticeKind, Route};
@@ -15,7 +15,7 @@ use readout_storage::{
 use serde::{Deserialize, Serialize};
 
 use super::api::live_host;
-use crate::errors::{ApiError, JsonBody, not_found};
+use crate::errors::{ApiError, JsonBody, QueryParams, not_found};
 use crate::state::AppState;
 
 fn new_id(prefix: &str) -> Result<String, ApiError> {
@@ -115,11 +115,14 @@ pub struct IncidentQuery {
 
 pub async fn list_incidents<D: Database>(
     State(state): State<AppState<D>>,
-    Query(q): Query<IncidentQuery>,
+    QueryParams(q): QueryParams<IncidentQuery>,
 ) -> Result<Json<Vec<Incident>>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
-        state.db.incidents(q.open, q.host.as_deref(), limit).await?,
+        state
+            .db
+            .incidents(q.open, q.host.as_deref(), None, limit)
+            .await?,
     ))
 }
 
@@ -454,7 +457,7 @@ pub struct NotificationQuery {
 
 pub async fn list_notifications<D: Database>(
     State(state): State<AppState<D>>,
-    Query(q): Query<NotificationQuery>,
+    QueryParams(q): QueryParams<NotificationQuery>,
 ) -> Result<Json<Vec<NotificationRow>>, ApiError> {
     if let Some(s) = &q.status
         && !["pending", "delivered", "failed"].contains(&s.as_str())
@@ -465,7 +468,10 @@ pub async fn list_notifications<D: Database>(
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
-        state.db.notifications(q.status.as_deref(), limit).await?,
+        state
+            .db
+            .notifications(q.status.as_deref(), None, limit)
+            .await?,
     ))
 }
 

@@ -2,9 +2,7 @@
 //! (`Authorization: Bearer …`), or a signed-in member for their hosts.
 
 use axum::Json;
-use axum::extract::{
-    FromRequestParts as _, MatchedPath, Path, Query, RawPathParams, Request, State,
-};
+use axum::extract::{FromRequestParts as _, MatchedPath, Path, RawPathParams, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,7 +12,7 @@ use readout_proto::AllowlistReport;
 use readout_storage::{Database, Host, RunOutcome, StoredCycle};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{ApiError, JsonBody};
+use crate::errors::{ApiError, JsonBody, QueryParams};
 use crate::hosts::{self, AddedHost};
 use crate::keys;
 use crate::state::AppState;
@@ -132,7 +130,7 @@ pub struct NewHostBody {
 
 pub async fn add_host<D: Database>(
     State(state): State<AppState<D>>,
-    Json(body): Json<NewHostBody>,
+    JsonBody(body): JsonBody<NewHostBody>,
 ) -> Result<(StatusCode, Json<AddedHost>), ApiError> {
     let added = hosts::add(&state.db, &body.name, &state.settings.public_url, None).await?;
     Ok((StatusCode::CREATED, Json(added)))
@@ -251,7 +249,7 @@ pub async fn get_commands<D: Database>(
 pub async fn put_commands<D: Database>(
     State(state): State<AppState<D>>,
     Path(id): Path<String>,
-    Json(body): Json<Commands>,
+    JsonBody(body): JsonBody<Commands>,
 ) -> Result<Json<Commands>, ApiError> {
     if body.commands.len() > state.settings.limits.max_results {
         return Err(ApiError::bad_request(format!(
@@ -324,7 +322,7 @@ pub struct CyclesQuery {
 pub async fn recent_cycles<D: Database>(
     State(state): State<AppState<D>>,
     Path(id): Path<String>,
-    Query(query): Query<CyclesQuery>,
+    QueryParams(query): QueryParams<CyclesQuery>,
 ) -> Result<Json<Vec<StoredCycle>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {

@@ -1,13 +1,13 @@
 //! What `install.sh` fetches: the scripts, the default allowlist and the
 //! agent binary for this server's architecture.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use readout_storage::Database;
 use serde::Deserialize;
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, QueryParams};
 use crate::state::AppState;
 
 const INSTALL_SH: &str = include_str!("../../../readout-agent/dist/install.sh");
@@ -37,7 +37,7 @@ pub struct BinaryQuery {
 
 pub async fn agent_binary<D: Database>(
     State(state): State<AppState<D>>,
-    Query(query): Query<BinaryQuery>,
+    QueryParams(query): QueryParams<BinaryQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ours = std::env::consts::ARCH;
     let wanted = match query.arch.as_str() {

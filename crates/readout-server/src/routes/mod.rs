@@ -1,8 +1,12 @@
 //! The HTTP surface: one router, generic over the storage backend.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::middleware;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, get, post, put};
 use readout_storage::Database;
 use tower_http::trace::TraceLayer;
@@ -15,6 +19,20 @@ pub mod api;
 pub mod dist;
 pub mod layouts;
 pub mod variables;
+
+/// 200 while a write can start; a load balancer takes a node answering 503
+/// out of rotation (a full disk, a read-only file, a stuck lock).
+async fn healthz<D: Database>(State(state): State<AppState<D>>) -> Response {
+    let unhealthy = |why: &str| (StatusCode::SERVICE_UNAVAILABLE, why.to_owned()).into_response();
+    match tokio::time::timeout(Duration::from_secs(5), state.db.writable()).await {
+        Ok(Ok(())) => "ok".into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the database cannot be written");
+            unhealthy("the database cannot be written; the server log says why")
+        }
+        Err(_) => unhealthy("the database did not let a write start within 5 s"),
+    }
+}
 
 pub fn router<D: Database>(state: AppState<D>) -> Router {
     let admin = Router::new()
@@ -120,8 +138,13 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         .route("/agent/uninstall.sh", get(dist::uninstall_sh))
         .route("/agent/available_commands.sh", get(dist::default_allowlist))
         .route("/agent/readout-agent", get(dist::agent_binary::<D>))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz::<D>))
         .merge(crate::web::router::<D>())
+        // A body trickled in slower than this holds a connection and a
+        // handler for nothing.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_secs(60),
+        ))
         // Pages, scripts and JSON go out gzipped to clients that ask.
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(

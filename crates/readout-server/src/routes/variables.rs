@@ -296,24 +296,32 @@ pub async fn preview<D: Database>(
     check_parser(&body.parser)?;
     let (output, command_line, text) =
         stored_output(&state, &id, &body.command, body.cycle_id.as_deref()).await?;
-    let input = Input {
-        command: &command_line,
-        output: &text,
-        exit_code: output.outcome.exit_code,
-    };
-    let mut values = BTreeMap::new();
-    let mut errors = Vec::new();
-    for (variable, value) in body.parser.extract_each(input) {
-        match value {
-            Ok(v) => {
-                values.insert(variable, v);
+    let exit_code = output.outcome.exit_code;
+    let line = command_line.clone();
+    let (values, errors) = state
+        .editing
+        .run(move || {
+            let input = Input {
+                command: &line,
+                output: &text,
+                exit_code,
+            };
+            let mut values = BTreeMap::new();
+            let mut errors = Vec::new();
+            for (variable, value) in body.parser.extract_each(input) {
+                match value {
+                    Ok(v) => {
+                        values.insert(variable, v);
+                    }
+                    Err(e) => errors.push(VariableError {
+                        variable,
+                        message: e.to_string(),
+                    }),
+                }
             }
-            Err(e) => errors.push(VariableError {
-                variable,
-                message: e.to_string(),
-            }),
-        }
-    }
+            (values, errors)
+        })
+        .await?;
     Ok(Json(Preview {
         cycle_id: output.cycle_id,
         started_at_ms: output.started_at_ms,
@@ -369,33 +377,45 @@ pub async fn table<D: Database>(
 ) -> Result<Json<TableView>, ApiError> {
     let (output, _, text) =
         stored_output(&state, &id, &body.command, body.cycle_id.as_deref()).await?;
-    let table = Table::split(&text, &body.table);
-    let pick = match &body.cell {
+    let clicked = match &body.cell {
         None => None,
-        Some(cell) => {
-            let (row, column) = parse_cell_name(cell).ok_or_else(|| {
-                ApiError::bad_request(format!("cell {cell:?} is not a cell name such as B2"))
-            })?;
-            let found = table.get(row, column).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "cell {cell}: the table has no such cell ({} rows)",
-                    table.rows.len()
-                ))
-            })?;
-            Some(Pick {
-                cell: cell_name(row, column),
-                text: found.to_owned(),
-                ways: cell_selectors(&table, row, column),
-            })
-        }
+        Some(cell) => Some(parse_cell_name(cell).ok_or_else(|| {
+            ApiError::bad_request(format!("cell {cell:?} is not a cell name such as B2"))
+        })?),
     };
-    let more_rows = table.rows.len().saturating_sub(TABLE_ROWS);
-    let rows = table
-        .rows
-        .into_iter()
-        .take(TABLE_ROWS)
-        .map(|r| r.into_iter().take(TABLE_COLUMNS).collect())
-        .collect();
+    let spec = body.table;
+    let (rows, more_rows, pick) = state
+        .editing
+        .run(move || {
+            let table = Table::split(&text, &spec);
+            let pick = clicked.map(|(row, column)| {
+                table.get(row, column).map(|found| Pick {
+                    cell: cell_name(row, column),
+                    text: found.to_owned(),
+                    ways: cell_selectors(&table, row, column),
+                })
+            });
+            let (total, more_rows) = (
+                table.rows.len(),
+                table.rows.len().saturating_sub(TABLE_ROWS),
+            );
+            let rows: Vec<Vec<String>> = table
+                .rows
+                .into_iter()
+                .take(TABLE_ROWS)
+                .map(|r| r.into_iter().take(TABLE_COLUMNS).collect())
+                .collect();
+            (rows, more_rows, pick.map(|p| p.ok_or(total)))
+        })
+        .await?;
+    let pick = match (pick, &body.cell) {
+        (Some(Err(total)), Some(cell)) => {
+            return Err(ApiError::bad_request(format!(
+                "cell {cell}: the table has no such cell ({total} rows)"
+            )));
+        }
+        (pick, _) => pick.and_then(Result::ok),
+    };
     Ok(Json(TableView {
         cycle_id: output.cycle_id,
         started_at_ms: output.started_at_ms,
@@ -431,6 +451,10 @@ struct SeriesQuery {
 
 const MAX_SERIES: usize = 50;
 const MAX_POINTS: u32 = 5000;
+/// Points of all the series of one answer together.
+const MAX_TOTAL_POINTS: u64 = 50_000;
+/// Times outside 1970 … 9999 are no one's chart (and would overflow).
+const LATEST_MS: i64 = 253_402_300_799_999;
 const HOUR_MS: i64 = 3_600_000;
 
 fn series_query(raw: &str, now_ms: i64) -> Result<SeriesQuery, ApiError> {
@@ -440,11 +464,24 @@ fn series_query(raw: &str, now_ms: i64) -> Result<SeriesQuery, ApiError> {
         v.parse::<i64>()
             .map_err(|_| ApiError::bad_request(format!("{key}={v:?} is not a whole number")))
     };
+    let time = |key: &str, v: &str| {
+        number(key, v).and_then(|t| {
+            if (0..=LATEST_MS).contains(&t) {
+                Ok(t)
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "{key}={t} is outside 0 … {LATEST_MS} (ms since the epoch)"
+                )))
+            }
+        })
+    };
     for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
         match &*key {
+            // The same name twice is one series.
+            "name" if names.iter().any(|n| *n == value) => {}
             "name" => names.push(value.into_owned()),
-            "from" => from = Some(number("from", &value)?),
-            "to" => to = Some(number("to", &value)?),
+            "from" => from = Some(time("from", &value)?),
+            "to" => to = Some(time("to", &value)?),
             "points" => points = Some(number("points", &value)?),
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -459,7 +496,7 @@ fn series_query(raw: &str, now_ms: i64) -> Result<SeriesQuery, ApiError> {
         )));
     }
     let to_ms = to.unwrap_or(now_ms);
-    let from_ms = from.unwrap_or(to_ms - HOUR_MS);
+    let from_ms = from.unwrap_or(to_ms.saturating_sub(HOUR_MS));
     if from_ms >= to_ms {
         return Err(ApiError::bad_request(format!(
             "from ({from_ms}) must be before to ({to_ms})"
@@ -472,6 +509,13 @@ fn series_query(raw: &str, now_ms: i64) -> Result<SeriesQuery, ApiError> {
         .ok_or_else(|| {
             ApiError::bad_request(format!("points is {points}; it must be 1 to {MAX_POINTS}"))
         })?;
+    let total = u64::from(max_points) * names.len() as u64;
+    if total > MAX_TOTAL_POINTS {
+        return Err(ApiError::bad_request(format!(
+            "{} variables × {max_points} points is over {MAX_TOTAL_POINTS}: ask for fewer points or variables",
+            names.len()
+        )));
+    }
     Ok(SeriesQuery {
         names,
         range: Range {
@@ -569,40 +613,59 @@ pub async fn backfill<D: Database>(
             .await?;
         let Some(last) = page.last() else { break };
         from = last.started_at_ms + 1;
-        let mut samples = Vec::new();
-        for output in &page {
-            report.outputs += 1;
-            let text = String::from_utf8_lossy(&output.output);
-            let input = Input {
-                command: &command_line,
-                output: &text,
-                exit_code: output.outcome.exit_code,
-            };
-            let mut failed = false;
-            for (name, value) in parser.extract_each(input) {
-                match value {
-                    Ok(value) => samples.push(SampleRow {
-                        source: body.command.clone(),
-                        name,
-                        at_ms: output.started_at_ms,
-                        value,
-                    }),
-                    Err(e) => {
-                        failed = true;
-                        report
-                            .first_error
-                            .get_or_insert_with(|| format!("{name}: {e}"));
-                    }
-                }
-            }
-            report.failed_outputs += u64::from(failed);
+        let full_page = page.len() >= BACKFILL_PAGE as usize;
+        let (parser_, line, command) = (parser.clone(), command_line.clone(), body.command.clone());
+        let (samples, outputs, failed_outputs, first_error) = state
+            .editing
+            .run(move || parse_page(&parser_, &line, &command, &page))
+            .await?;
+        report.outputs += outputs;
+        report.failed_outputs += failed_outputs;
+        if report.first_error.is_none() {
+            report.first_error = first_error;
         }
         report.points += state.db.write_samples(&id, &samples).await?;
-        if page.len() < BACKFILL_PAGE as usize {
+        if !full_page {
             break;
         }
     }
     Ok(Json(report))
+}
+
+/// One page of a back-fill, parsed: the samples, how many outputs were
+/// read and failed, and the first error.
+fn parse_page(
+    parser: &ParserConfig,
+    command_line: &str,
+    command: &str,
+    page: &[StoredOutput],
+) -> (Vec<SampleRow>, u64, u64, Option<String>) {
+    let (mut samples, mut failed_outputs, mut first_error) = (Vec::new(), 0, None);
+    for output in page {
+        let text = String::from_utf8_lossy(&output.output);
+        let input = Input {
+            command: command_line,
+            output: &text,
+            exit_code: output.outcome.exit_code,
+        };
+        let mut failed = false;
+        for (name, value) in parser.extract_each(input) {
+            match value {
+                Ok(value) => samples.push(SampleRow {
+                    source: command.to_owned(),
+                    name,
+                    at_ms: output.started_at_ms,
+                    value,
+                }),
+                Err(e) => {
+                    failed = true;
+                    first_error.get_or_insert_with(|| format!("{name}: {e}"));
+                }
+            }
+        }
+        failed_outputs += u64::from(failed);
+    }
+    (samples, page.len() as u64, failed_outputs, first_error)
 }
 
 #[cfg(test)]
@@ -631,5 +694,11 @@ mod tests {
         assert!(err("name=a&from=5&to=5").contains("must be before"));
         assert!(err("name=a&points=0").contains("points is 0"));
         assert!(err("name=a&step=3").contains("unknown parameter \"step\""));
+        assert!(err("name=a&from=-9000000000000000000&to=9000000000000000000").contains("outside"));
+        let fifty_copies = "name=a&".repeat(50) + "points=1";
+        let q = series_query(&fifty_copies, HOUR_MS).expect("one series");
+        assert_eq!(q.names, ["a"]);
+        let many: String = (0..20).map(|i| format!("name=v{i}&")).collect();
+        assert!(err(&format!("{many}points=5000")).contains("over 50000"));
     }
 }

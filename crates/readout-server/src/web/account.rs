@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::accounts::{self, MIN_PASSWORD};
 use super::outputs::when;
 use super::pages::{failed, forbidden};
-use super::{Viewer, csrf_ok, same_origin};
+use super::{Viewer, csrf_ok};
 use crate::keys;
 use crate::state::AppState;
 
@@ -21,6 +21,7 @@ use crate::state::AppState;
 struct Said<'a> {
     password_error: Option<&'a str>,
     password_changed: bool,
+    tokens_revoked: bool,
     new_token: Option<&'a str>,
     token_error: Option<&'a str>,
 }
@@ -53,6 +54,7 @@ async fn page<D: Database>(
         minijinja::context! {
             page => "account", tokens => tokens, min_password => MIN_PASSWORD,
             password_error => said.password_error, password_changed => said.password_changed,
+            tokens_revoked => said.tokens_revoked,
             new_token => said.new_token, token_error => said.token_error,
             can_edit => user.role.0.can_edit(), workspaces => minijinja::value::Serde(&memberships),
         },
@@ -83,7 +85,7 @@ pub(super) async fn switch_workspace<D: Database>(
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     let Some(token) = super::session_token(&headers) else {
@@ -105,6 +107,9 @@ pub(super) struct PasswordForm {
     current: String,
     #[serde(default)]
     new: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
 }
 
 pub(super) async fn change_password<D: Database>(
@@ -113,7 +118,7 @@ pub(super) async fn change_password<D: Database>(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     let refuse = |why| {
@@ -132,18 +137,29 @@ pub(super) async fn change_password<D: Database>(
         Err(e) => return failed("reading a user", e),
     };
     let (current, new) = (form.current.clone(), form.new.clone());
-    // argon2 twice: off the async threads.
-    let checked = tokio::task::spawn_blocking(move || {
-        accounts::password_matches(&current, &stored).then(|| accounts::hash_password(&new))
-    })
-    .await;
+    let checked = state
+        .web
+        .passwords
+        .run(move || {
+            accounts::password_matches(&current, &stored).then(|| accounts::hash_password(&new))
+        })
+        .await;
     let hash = match checked {
         Ok(Some(Ok(hash))) => hash,
         Ok(None) => return refuse("The current password is not right.").await,
         Ok(Some(Err(e))) => return failed("hashing a password", e),
-        Err(e) => return failed("hashing a password", e),
+        Err(e) => return super::pages::password_failed("hashing a password", &e),
     };
-    if let Err(e) = state.db.set_password(&user.user_id, &hash).await {
+    let Some(session) = super::session_token(&headers) else {
+        return forbidden();
+    };
+    let revoke_tokens = form.revoke_tokens.is_some();
+    let kept = keys::hash_secret(&session);
+    if let Err(e) = state
+        .db
+        .set_password(&user.user_id, &hash, &kept, revoke_tokens)
+        .await
+    {
         return failed("changing a password", e);
     }
     page(
@@ -151,6 +167,7 @@ pub(super) async fn change_password<D: Database>(
         &user,
         Said {
             password_changed: true,
+            tokens_revoked: revoke_tokens,
             ..Said::default()
         },
         StatusCode::OK,
@@ -174,7 +191,7 @@ pub(super) async fn create_token<D: Database>(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     let name = form.name.trim();
@@ -248,7 +265,7 @@ pub(super) async fn revoke_token<D: Database>(
     Path(tid): Path<String>,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     match state.db.delete_api_token(&user.user_id, &tid).await {

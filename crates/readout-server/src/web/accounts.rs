@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::work::{Gate, WorkError};
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use readout_storage::{Database, Joining, NewSession, Role, User};
@@ -74,17 +76,77 @@ pub fn password_matches(password: &str, stored: &str) -> bool {
     })
 }
 
+/// Argon2 takes about 19 MiB and tens of milliseconds of CPU per hash:
+/// left unbounded, a flood of logins exhausts the memory of the machine.
+/// Every hash and check a request starts goes through this gate: one per
+/// core at once, a few dozen waiting, the rest told the server is busy
+/// before they cost anything.
+#[derive(Debug)]
+pub struct PasswordGate(Gate);
+
+/// Requests that may wait for a hash beyond those running.
+const PASSWORD_QUEUE: usize = 32;
+
+impl Default for PasswordGate {
+    fn default() -> Self {
+        Self(Gate::new(crate::work::cores(), PASSWORD_QUEUE))
+    }
+}
+
+/// Why password work did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Said to the client as 503, with a hint to retry.
+    #[error("the server is busy checking other passwords: try again in a few seconds")]
+    Busy,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<WorkError> for PasswordError {
+    fn from(e: WorkError) -> Self {
+        match e {
+            WorkError::Busy => Self::Busy,
+            WorkError::Panicked(e) => Self::Failed(e.into()),
+        }
+    }
+}
+
+impl PasswordGate {
+    /// Runs `work` (hashing or verifying) on the blocking pool, once a
+    /// turn is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        Ok(self.0.run(work).await?)
+    }
+
+    /// A new password's hash.
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        let password = password.to_owned();
+        self.run(move || hash_password(&password))
+            .await?
+            .map_err(PasswordError::Failed)
+    }
+
+    /// Whether `password` matches the stored hash.
+    pub async fn matches(&self, password: &str, stored: &str) -> Result<bool, PasswordError> {
+        let (password, stored) = (password.to_owned(), stored.to_owned());
+        self.run(move || password_matches(&password, &stored)).await
+    }
+}
+
 /// Creates a user: the owner of a new workspace if `first_owner` names
 /// one, else a member of the first workspace with `role`.
 pub async fn add_user<D: Database>(
     db: &D,
+    passwords: &PasswordGate,
     signup: &Signup<'_>,
     joining: Joining,
 ) -> Result<User, AddUserError> {
     let (email, name) = check_signup(signup).map_err(AddUserError::Invalid)?;
-    let password_hash = hash_off_thread(signup.password)
-        .await
-        .map_err(AddUserError::Other)?;
+    let password_hash = passwords.hash(signup.password).await?;
     let user = User {
         id: keys::new_id("u_").map_err(AddUserError::Other)?,
         email,
@@ -97,13 +159,6 @@ pub async fn add_user<D: Database>(
         other => AddUserError::Other(other.into()),
     })?;
     Ok(user)
-}
-
-/// Hashes a new password; argon2 takes tens of milliseconds of CPU, so off
-/// the async threads.
-pub async fn hash_off_thread(password: &str) -> anyhow::Result<String> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_password(&password)).await?
 }
 
 /// The first workspace's joining for an owner.
@@ -133,6 +188,8 @@ pub enum AddUserError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
@@ -156,47 +213,54 @@ pub async fn start_session<D: Database>(db: &D, user_id: &str) -> anyhow::Result
 const MAX_FAILURES: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Counts failed logins per client address and per account, in memory
+/// Counts login attempts per client address and per account, in memory
 /// (each node counts its own). Written by hand: a map and a window are
 /// all it takes; a rate-limit crate would add a dependency for 30 lines.
+///
+/// An attempt counts as a failure *before* its password is checked, in
+/// the same lock as the check: parallel guesses cannot slip past the
+/// limit while the first ones are still being verified. A success gives
+/// its count back.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl LoginLimiter {
-    /// Whether any of `keys` has used up its failures.
-    pub fn blocked(&self, keys: &[&str]) -> bool {
-        let now = Instant::now();
-        let map = self
-            .failures
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u32)>> {
+        self.failures
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.iter().any(|k| {
-            map.get(*k)
-                .is_some_and(|(since, n)| now.duration_since(*since) < WINDOW && *n >= MAX_FAILURES)
-        })
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn failed(&self, keys: &[&str]) {
+    /// Counts an attempt against every key, unless one of them has used up
+    /// its failures: then nothing is counted and the answer is `false`.
+    pub fn attempt(&self, keys: &[&str]) -> bool {
         let now = Instant::now();
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.map();
         map.retain(|_, (since, _)| now.duration_since(*since) < WINDOW);
-        for key in keys {
-            let entry = map.entry((*key).to_owned()).or_insert((now, 0));
-            entry.1 += 1;
+        if keys
+            .iter()
+            .any(|k| map.get(*k).is_some_and(|(_, n)| *n >= MAX_FAILURES))
+        {
+            return false;
         }
+        for key in keys {
+            map.entry((*key).to_owned()).or_insert((now, 0)).1 += 1;
+        }
+        true
     }
 
-    pub fn succeeded(&self, account: &str) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.remove(account);
+    /// The attempt on `keys` was right: its count is given back, and
+    /// `forget` (the account) starts afresh.
+    pub fn succeeded(&self, keys: &[&str], forget: &str) {
+        let mut map = self.map();
+        for key in keys {
+            if let Some((_, n)) = map.get_mut(*key) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        map.remove(forget);
     }
 }
 
@@ -232,22 +296,30 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_blocks_after_ten_failures_of_one_key() {
+    fn the_limiter_blocks_after_ten_attempts_of_one_key() {
         let limiter = LoginLimiter::default();
         for _ in 0..MAX_FAILURES {
-            assert!(!limiter.blocked(&["ip:1", "acct:a"]));
-            limiter.failed(&["ip:1", "acct:a"]);
+            assert!(limiter.attempt(&["ip:1", "acct:a"]));
         }
         assert!(
-            limiter.blocked(&["ip:2", "acct:a"]),
+            !limiter.attempt(&["ip:2", "acct:a"]),
             "the account is locked"
         );
         assert!(
-            limiter.blocked(&["ip:1", "acct:b"]),
+            !limiter.attempt(&["ip:1", "acct:b"]),
             "the address is locked"
         );
-        assert!(!limiter.blocked(&["ip:2", "acct:b"]));
-        limiter.succeeded("acct:a");
-        assert!(!limiter.blocked(&["ip:2", "acct:a"]));
+        assert!(limiter.attempt(&["ip:2", "acct:b"]));
+        limiter.succeeded(&["ip:2", "acct:b"], "acct:a");
+        assert!(limiter.attempt(&["ip:2", "acct:a"]));
+    }
+
+    #[test]
+    fn a_right_password_gives_its_attempt_back() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES * 3 {
+            assert!(limiter.attempt(&["ip:office", "acct:a"]));
+            limiter.succeeded(&["ip:office", "acct:a"], "acct:a");
+        }
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outputs::when;
 use super::pages::{CsrfForm, failed, forbidden, not_allowed};
-use super::{Viewer, csrf_ok, same_origin};
+use super::{Viewer, csrf_ok};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -222,9 +222,13 @@ pub(super) async fn render<D: Database>(
 ) -> Response {
     let (hosts, open, recent, notifications, channels, routes, windows) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
-        state.db.incidents(true, None, 1000),
-        state.db.incidents(false, None, 300),
-        state.db.notifications(None, 300),
+        state
+            .db
+            .incidents(true, None, Some(&user.workspace_id), 1000),
+        state
+            .db
+            .incidents(false, None, Some(&user.workspace_id), 300),
+        state.db.notifications(None, Some(&user.workspace_id), 100),
         state.db.channels(),
         state.db.routes(),
         state.db.windows()
@@ -278,7 +282,17 @@ pub(super) async fn render<D: Database>(
             last_error: n.last_error.clone(),
         })
         .collect();
-    let tested = tested.map(channel_name);
+    // Only a channel of this workspace (or the operator's) is named.
+    let tested = tested
+        .filter(|id| {
+            channels.iter().any(|c| {
+                c.id == *id
+                    && c.workspace_id
+                        .as_deref()
+                        .is_none_or(|w| w == user.workspace_id)
+            })
+        })
+        .map(channel_name);
     // Windows of the workspace's servers; one for every server is the operator's.
     let windows: Vec<_> = windows
         .iter()
@@ -371,7 +385,7 @@ pub(super) async fn add_window<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = refusal(&user, &headers, form.get("csrf")) {
+    if let Some(page) = refusal(&state.web, &user, &headers, form.get("csrf")) {
         return page;
     }
     let host = form.get("host");
@@ -404,7 +418,7 @@ pub(super) async fn delete_window<D: Database>(
     Path(wid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = refusal(&user, &headers, &form.csrf) {
+    if let Some(page) = refusal(&state.web, &user, &headers, &form.csrf) {
         return page;
     }
     let windows = match state.db.windows().await {
@@ -429,8 +443,13 @@ pub(super) async fn delete_window<D: Database>(
 
 /// The refusal of a change made from this page, if any: it must come from
 /// the same origin with the session's CSRF token, from a role that may edit.
-fn refusal(user: &SessionUser, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-    if !same_origin(headers) || !csrf_ok(user, csrf) {
+fn refusal(
+    web: &super::Web,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Option<Response> {
+    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
         return Some(forbidden());
     }
     (!user.role.0.can_edit()).then(not_allowed)
@@ -491,7 +510,7 @@ pub(super) async fn acknowledge<D: Database>(
     Path(iid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = refusal(&user, &headers, &form.csrf) {
+    if let Some(page) = refusal(&state.web, &user, &headers, &form.csrf) {
         return page;
     }
     let incident = match state.db.incident(iid).await {

@@ -16,7 +16,7 @@ use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
 
 use super::alerts::{Fields, Filled, is_admin, render};
 use super::pages::{CsrfForm, failed, forbidden, not_allowed};
-use super::{Viewer, csrf_ok, same_origin};
+use super::{Viewer, csrf_ok};
 use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
 use crate::state::AppState;
 
@@ -30,8 +30,13 @@ const STATES: [AlertState; 4] = [
 
 /// The refusal of a change to channels or routes, if any: same origin,
 /// the session's CSRF token, and an owner or admin.
-fn admin_refusal(user: &SessionUser, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-    if !same_origin(headers) || !csrf_ok(user, csrf) {
+fn admin_refusal(
+    web: &super::Web,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Option<Response> {
+    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
         return Some(forbidden());
     }
     (!is_admin(user)).then(not_allowed)
@@ -259,7 +264,7 @@ pub(super) async fn add_channel<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
         return page;
     }
     match crate::keys::new_id("ch_") {
@@ -277,7 +282,7 @@ pub(super) async fn update_channel<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
         return page;
     }
     let stored = match own_channel(&state, &user, &cid).await {
@@ -380,7 +385,7 @@ pub(super) async fn delete_channel<D: Database>(
     Path(cid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
         return page;
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
@@ -405,7 +410,7 @@ pub(super) async fn test_channel<D: Database>(
     Path(cid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
         return page;
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
@@ -487,7 +492,7 @@ pub(super) async fn add_route<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
         return page;
     }
     match crate::keys::new_id("rt_") {
@@ -505,7 +510,7 @@ pub(super) async fn update_route<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&user, &headers, form.get("csrf")) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
         return page;
     }
     if let Err(page) = own_route(&state, &user, &rid).await {
@@ -604,7 +609,7 @@ pub(super) async fn delete_route<D: Database>(
     Path(rid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&user, &headers, &form.csrf) {
+    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
         return page;
     }
     if let Err(page) = own_route(&state, &user, &rid).await {

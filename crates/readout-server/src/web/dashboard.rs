@@ -140,7 +140,7 @@ pub(super) async fn server<D: Database>(
     let (hosts, variables, incidents) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
         state.db.series_list(id),
-        state.db.incidents(true, Some(id), 1000)
+        state.db.incidents(true, Some(id), None, 1000)
     ) {
         Ok(all) => all,
         Err(e) => return failed("reading a dashboard", e),

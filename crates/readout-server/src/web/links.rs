@@ -13,8 +13,8 @@ use readout_storage::{AccountLink, Database, DbError, Member, Role, SessionUser,
 use serde::Deserialize;
 
 use super::accounts::{self, MIN_PASSWORD, Signup};
-use super::pages::{CsrfForm, failed, forbidden, not_allowed, signed_in};
-use super::{ClientAddr, Viewer, csrf_ok, same_origin};
+use super::pages::{CsrfForm, failed, forbidden, not_allowed, password_failed, signed_in};
+use super::{ClientAddr, Viewer, csrf_ok};
 use crate::keys;
 use crate::state::AppState;
 
@@ -148,7 +148,7 @@ pub(super) async fn invite<D: Database>(
     headers: HeaderMap,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     if !is_admin(&user) {
@@ -245,7 +245,7 @@ async fn change_member<D: Database>(
     uid: &str,
     role: Option<Role>,
 ) -> Response {
-    if !same_origin(headers) || !csrf_ok(user, csrf) {
+    if !state.web.same_origin(headers) || !csrf_ok(user, csrf) {
         return forbidden();
     }
     let members = match state.db.members(&user.workspace_id).await {
@@ -312,7 +312,7 @@ pub(super) async fn withdraw<D: Database>(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     if !is_admin(&user) {
@@ -402,7 +402,7 @@ pub(super) async fn join<D: Database>(
     headers: HeaderMap,
     Form(form): Form<JoinForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.web.same_origin(&headers) {
         return forbidden();
     }
     let hash = keys::hash_secret(&form.token);
@@ -429,9 +429,9 @@ pub(super) async fn join<D: Database>(
             return join_page(&state, &form.token, &link, false, error);
         }
     };
-    let password_hash = match accounts::hash_off_thread(&form.password).await {
+    let password_hash = match state.web.passwords.hash(&form.password).await {
         Ok(hash) => hash,
-        Err(e) => return failed("hashing a password", e),
+        Err(e) => return password_failed("hashing a password", &e),
     };
     let user = match keys::new_id("u_") {
         Ok(id) => User {
@@ -463,22 +463,25 @@ async fn join_with_account<D: Database>(
     account: &User,
 ) -> Response {
     let key = format!("account:{}", account.email);
-    if state.web.limiter.blocked(&[key.as_str()]) {
+    if !state.web.limiter.attempt(&[key.as_str()]) {
         let error = "Too many wrong passwords: wait 15 minutes, or reset the password.";
         let error = Some((StatusCode::TOO_MANY_REQUESTS, error));
         return join_page(state, &form.token, link, true, error);
     }
-    let (password, stored) = (form.password.clone(), account.password_hash.clone());
-    let matches =
-        tokio::task::spawn_blocking(move || accounts::password_matches(&password, &stored))
-            .await
-            .unwrap_or(false);
+    let matches = match state
+        .web
+        .passwords
+        .matches(&form.password, &account.password_hash)
+        .await
+    {
+        Ok(matches) => matches,
+        Err(e) => return password_failed("checking a password", &e),
+    };
     if !matches {
-        state.web.limiter.failed(&[key.as_str()]);
         let error = Some((StatusCode::UNAUTHORIZED, "Wrong password."));
         return join_page(state, &form.token, link, true, error);
     }
-    state.web.limiter.succeeded(&key);
+    state.web.limiter.succeeded(&[key.as_str()], &key);
     let hash = keys::hash_secret(&form.token);
     match state
         .db
@@ -540,44 +543,51 @@ pub(super) async fn ask_reset<D: Database>(
     headers: HeaderMap,
     Form(form): Form<ResetAsk>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.web.same_origin(&headers) {
         return forbidden();
     }
     // Each request counts against the address like a failed login: no
     // flooding someone's inbox from here.
     let address = format!("reset:{}", addr.map(|a| a.to_string()).unwrap_or_default());
-    if state.web.limiter.blocked(&[address.as_str()]) {
+    if !state.web.limiter.attempt(&[address.as_str()]) {
         let ctx = minijinja::context! { error => "Too many requests: wait 15 minutes." };
         return reset_page(&state, ctx, StatusCode::TOO_MANY_REQUESTS);
     }
-    state.web.limiter.failed(&[address.as_str()]);
     let email = form.email.trim().to_lowercase();
-    match state.db.user_by_email(&email).await {
-        Ok(Some(user)) => {
-            let (token, link) =
-                match new_link("reset", &user.email, None, None, RESET_MINUTES * 60_000) {
-                    Ok(both) => both,
-                    Err(e) => return failed("making a reset link", e),
-                };
-            if let Err(e) = state.db.create_link(&link).await {
-                return failed("saving a reset link", e);
-            }
-            let url = format!("{}/reset?token={token}", state.settings.public_url);
-            let body = format!(
-                "Someone asked to reset the Readout password of {}.\n\nIf it was you, follow this link within {RESET_MINUTES} minutes to pick a new one:\n{url}\n\nIf not, ignore this email: nothing changes.\n",
-                user.email
-            );
-            if !mail(&state, &user.email, "Reset your Readout password", body).await {
-                tracing::warn!(
-                    "a password reset was asked, but no email could be sent: set alerts.smtp_url"
-                );
-            }
-        }
-        Ok(None) => {}
-        Err(e) => return failed("looking up a user", e),
-    }
+    // The link is made and sent after answering, for known and unknown
+    // addresses alike: how long that takes must not tell which addresses
+    // have an account.
+    let task_state = state.clone();
+    let asked = email.clone();
+    tokio::spawn(async move { send_reset_link(&task_state, &asked).await });
     let ctx = minijinja::context! { asked => email };
     reset_page(&state, ctx, StatusCode::OK)
+}
+
+/// Mails a reset link to `email`, if it has an account.
+async fn send_reset_link<D: Database>(state: &AppState<D>, email: &str) {
+    let user = match state.db.user_by_email(email).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return,
+        Err(e) => return tracing::error!(error = %e, "looking up a user for a reset failed"),
+    };
+    let (token, link) = match new_link("reset", &user.email, None, None, RESET_MINUTES * 60_000) {
+        Ok(both) => both,
+        Err(e) => return tracing::error!(error = %e, "making a reset link failed"),
+    };
+    if let Err(e) = state.db.create_link(&link).await {
+        return tracing::error!(error = %e, "saving a reset link failed");
+    }
+    let url = format!("{}/reset?token={token}", state.settings.public_url);
+    let body = format!(
+        "Someone asked to reset the Readout password of {}.\n\nIf it was you, follow this link within {RESET_MINUTES} minutes to pick a new one:\n{url}\n\nIf not, ignore this email: nothing changes.\n",
+        user.email
+    );
+    if !mail(state, &user.email, "Reset your Readout password", body).await {
+        tracing::warn!(
+            "a password reset was asked, but no email could be sent: set alerts.smtp_url"
+        );
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -586,6 +596,9 @@ pub(super) struct ResetForm {
     token: String,
     #[serde(default)]
     password: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
 }
 
 pub(super) async fn reset<D: Database>(
@@ -593,7 +606,7 @@ pub(super) async fn reset<D: Database>(
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.web.same_origin(&headers) {
         return forbidden();
     }
     let hash = keys::hash_secret(&form.token);
@@ -609,13 +622,18 @@ pub(super) async fn reset<D: Database>(
         };
         return reset_page(&state, ctx, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let password_hash = match accounts::hash_off_thread(&form.password).await {
+    let password_hash = match state.web.passwords.hash(&form.password).await {
         Ok(hash) => hash,
-        Err(e) => return failed("hashing a password", e),
+        Err(e) => return password_failed("hashing a password", &e),
     };
     match state
         .db
-        .reset_password(&hash, &password_hash, crate::now_ms())
+        .reset_password(
+            &hash,
+            &password_hash,
+            crate::now_ms(),
+            form.revoke_tokens.is_some(),
+        )
         .await
     {
         Ok(()) => Redirect::to("/login?reset=1").into_response(),

@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use crate::state::AppState;
-pub use accounts::LoginLimiter;
+pub use accounts::{LoginLimiter, PasswordGate};
 
 /// The session cookie's name.
 const COOKIE_NAME: &str = "readout_session";
@@ -156,8 +156,12 @@ pub struct Web {
     /// cached for a year.
     asset_version: String,
     pub limiter: LoginLimiter,
+    /// Every argon2 hash and check a request starts goes through it.
+    pub passwords: PasswordGate,
     /// Cookies get `Secure` when the public URL is HTTPS.
     secure_cookies: bool,
+    /// `scheme://host[:port]` of the public URL.
+    public_origin: String,
 }
 
 impl Web {
@@ -178,7 +182,11 @@ impl Web {
             templates,
             asset_version,
             limiter: LoginLimiter::default(),
+            passwords: PasswordGate::default(),
             secure_cookies: public_url.starts_with("https://"),
+            public_origin: url::Url::parse(public_url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default(),
         })
     }
 
@@ -221,6 +229,30 @@ impl Web {
             "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
         ))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// Whether a state-changing request comes from our own pages: browsers
+    /// say so with `Sec-Fetch-Site` or `Origin`; a request with neither is
+    /// not a browser's, and cannot ride on a user's cookies. The origin may
+    /// be the host the request names or the public URL's (behind a proxy
+    /// that does not pass `Host` on).
+    pub(crate) fn same_origin(&self, headers: &HeaderMap) -> bool {
+        if let Some(site) = headers.get("sec-fetch-site") {
+            return matches!(site.as_bytes(), b"same-origin" | b"none");
+        }
+        let Some(origin) = headers.get(ORIGIN) else {
+            return true;
+        };
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        if origin == self.public_origin {
+            return true;
+        }
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+        origin
+            .split_once("://")
+            .is_some_and(|(_, o)| host.is_some_and(|h| h == o))
     }
 
     fn cleared_cookie(&self) -> HeaderValue {
@@ -411,24 +443,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Whether a state-changing request comes from our own pages: browsers say
-/// so with `Sec-Fetch-Site` or `Origin`; a request with neither is not a
-/// browser's, and cannot ride on a user's cookies.
-fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return matches!(site.as_bytes(), b"same-origin" | b"none");
-    }
-    match (headers.get(ORIGIN), headers.get(HOST)) {
-        (Some(origin), Some(host)) => origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .is_some_and(|(_, o)| host.to_str().is_ok_and(|h| h == o)),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +496,8 @@ mod tests {
             }
             h
         };
+        let web = Web::new("https://readout.example.com/").expect("web");
+        let same_origin = |h: &HeaderMap| web.same_origin(h);
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
         assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(same_origin(&headers(&[
@@ -493,5 +509,10 @@ mod tests {
             ("host", "r.example")
         ])));
         assert!(same_origin(&headers(&[])));
+        // Behind a proxy that passes no Host: the public URL's origin.
+        assert!(same_origin(&headers(&[
+            ("origin", "https://readout.example.com"),
+            ("host", "127.0.0.1:8080")
+        ])));
     }
 }

@@ -11,7 +11,7 @@ use readout_storage::{Database, Host, Incident, SessionUser};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AddUserError, Signup};
-use super::{ClientAddr, Viewer, csrf_ok, current_user, same_origin};
+use super::{ClientAddr, Viewer, csrf_ok, current_user};
 use crate::state::AppState;
 
 pub(super) fn forbidden() -> Response {
@@ -20,6 +20,20 @@ pub(super) fn forbidden() -> Response {
         "refused: this form was not sent from a Readout page",
     )
         .into_response()
+}
+
+/// Password work refused for being busy is a 503 the client may retry;
+/// anything else is a failure.
+pub(super) fn password_failed(what: &str, e: &accounts::PasswordError) -> Response {
+    match e {
+        accounts::PasswordError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            e.to_string(),
+        )
+            .into_response(),
+        accounts::PasswordError::Failed(e) => failed(what, e),
+    }
 }
 
 pub(super) fn failed(what: &str, e: impl std::fmt::Display) -> Response {
@@ -84,8 +98,14 @@ pub(super) async fn setup<D: Database>(
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.web.same_origin(&headers) {
         return forbidden();
+    }
+    // Once set up, this form makes nothing (and hashes nothing).
+    match state.db.set_up().await {
+        Ok(true) => return Redirect::to("/login").into_response(),
+        Ok(false) => {}
+        Err(e) => return failed("reading the setup state", e),
     }
     let workspace = form.workspace.trim();
     if workspace.is_empty() || workspace.chars().count() > 100 {
@@ -105,13 +125,14 @@ pub(super) async fn setup<D: Database>(
         name: &form.name,
         password: &form.password,
     };
-    match accounts::add_user(&state.db, &signup, joining).await {
+    match accounts::add_user(&state.db, &state.web.passwords, &signup, joining).await {
         Ok(user) => signed_in(&state, &user.id, None).await,
         Err(AddUserError::Invalid(why)) => (
             StatusCode::BAD_REQUEST,
             setup_page(&state, &form, Some(&why)),
         )
             .into_response(),
+        Err(AddUserError::Password(e)) => password_failed("creating the owner", &e),
         Err(AddUserError::Other(e)) => failed("creating the owner", e),
     }
 }
@@ -202,7 +223,7 @@ pub(super) async fn login<D: Database>(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.web.same_origin(&headers) {
         return forbidden();
     }
     let email = form.email.trim().to_lowercase();
@@ -212,7 +233,7 @@ pub(super) async fn login<D: Database>(
         addr.map(|a| a.to_string()).unwrap_or_default()
     );
     let keys = [account.as_str(), address.as_str()];
-    if state.web.limiter.blocked(&keys) {
+    if !state.web.limiter.attempt(&keys) {
         let page = login_page(
             &state,
             &form.email,
@@ -227,14 +248,13 @@ pub(super) async fn login<D: Database>(
     let stored = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let password = form.password.clone();
-    let matches =
-        tokio::task::spawn_blocking(move || accounts::password_matches(&password, &stored))
-            .await
-            .unwrap_or(false);
+    let matches = match state.web.passwords.matches(&form.password, &stored).await {
+        Ok(matches) => matches,
+        Err(e) => return password_failed("checking a password", &e),
+    };
     match user {
         Some(user) if matches => {
-            state.web.limiter.succeeded(&account);
+            state.web.limiter.succeeded(&keys, &account);
             match state.db.memberships(&user.id).await {
                 Ok(workspaces) if workspaces.is_empty() => {
                     let why = "Your account belongs to no workspace any more: ask an owner or admin to invite you.";
@@ -246,7 +266,6 @@ pub(super) async fn login<D: Database>(
             }
         }
         _ => {
-            state.web.limiter.failed(&keys);
             let page = login_page(&state, &form.email, Some("Wrong email or password."));
             (StatusCode::UNAUTHORIZED, page).into_response()
         }
@@ -265,7 +284,7 @@ pub(super) async fn logout<D: Database>(
     Viewer(user): Viewer,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     if let Some(token) = super::session_token(&headers) {
@@ -361,7 +380,9 @@ pub(super) async fn servers<D: Database>(
 ) -> Response {
     let (hosts, incidents) = match tokio::try_join!(
         state.db.hosts_of(&user.workspace_id),
-        state.db.incidents(true, None, 10_000)
+        state
+            .db
+            .incidents(true, None, Some(&user.workspace_id), 10_000)
     ) {
         Ok(both) => both,
         Err(e) => return failed("listing servers", e),
@@ -461,9 +482,10 @@ pub(super) struct AddServerForm {
 pub(super) async fn add_server<D: Database>(
     State(state): State<AppState<D>>,
     Viewer(user): Viewer,
+    headers: HeaderMap,
     Form(form): Form<AddServerForm>,
 ) -> Response {
-    if !csrf_ok(&user, &form.csrf) {
+    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
     if !user.role.0.can_edit() {

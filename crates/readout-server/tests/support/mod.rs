@@ -41,6 +41,8 @@ pub struct Server {
     pub addr: String,
     child: Option<Child>,
     extra: Vec<String>,
+    /// A limit on open files, set by the shell that starts the server.
+    open_files: Option<u32>,
 }
 
 impl Server {
@@ -60,9 +62,28 @@ impl Server {
             addr: "127.0.0.1:0".into(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            open_files: None,
         };
         server.spawn();
         server
+    }
+
+    /// Starts under a hard limit of `open_files` descriptors.
+    pub fn start_with_open_files(open_files: u32, extra: &[&str]) -> Self {
+        let mut server = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            addr: "127.0.0.1:0".into(),
+            child: None,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            open_files: Some(open_files),
+        };
+        server.spawn();
+        server
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -70,7 +91,18 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(server_binary())
+        let mut command = match self.open_files {
+            // `exec`: the shell becomes the server, so its pid is the server's.
+            Some(n) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(server_binary());
+                sh
+            }
+            None => Command::new(server_binary()),
+        };
+        let mut child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(self.data_dir())
@@ -234,6 +266,31 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// POSTs a cycle body as host `id`; returns the status and the JSON answer.
+pub fn post_cycle(server: &Server, id: &str, key: &str, body: &[u8], gzip: bool) -> (u16, Value) {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{key}"));
+    let mut request = http()
+        .post(format!("{}{}", server.url(), readout_proto::CYCLES_PATH).as_str())
+        .header("authorization", &format!("Basic {auth}"))
+        .header("content-type", "application/json");
+    if gzip {
+        request = request.header("content-encoding", "gzip");
+    }
+    let mut response = request.send(body).expect("POST");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
 }
 
 /// An HTTP client that reports every status instead of failing on 4xx/5xx.
