@@ -484,3 +484,86 @@ fn a_full_disk_loses_no_acknowledged_cycle_and_the_server_recovers() {
     );
     drop(server);
 }
+
+/// Previews parsed on the async workers: two with twelve heavy regular
+/// expressions froze the whole server for 15 s. Editor parsing now runs
+/// behind its own gate on the blocking pool: a flood of previews is
+/// bounded (the rest told to retry) and a health check is answered
+/// while they are still being worked through.
+#[test]
+fn a_preview_flood_does_not_freeze_the_server() {
+    use base64::Engine as _;
+    let server = Server::start();
+    let (id, key) = server.add_host("previewed");
+    let text: String = (0..6_000)
+        .map(|i| format!("line {i} alpha beta gamma delta {}\n", i * 7))
+        .collect();
+    let output = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let body = serde_json::to_vec(&json!({
+        "cycle_id": "p-1", "started_at_ms": now_ms(), "duration_ms": 5,
+        "agent": {"version": "1.0"},
+        "allowlist": {"entries": [{"name": "readout_x", "command": "x"}]},
+        "results": [{"name": "readout_x", "duration_ms": 1, "exit_code": 0, "output_base64": output}]
+    }))
+    .expect("json");
+    let (status, answer) = support::post_cycle(&server, &id, &key, &body, false);
+    assert_eq!(status, 200, "{answer}");
+    let heavy: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({"name": format!("v{i}"), "extract": {"from": "count", "what": "matches",
+                   "pattern": format!("(?:\\w+\\s+){{1,8}}{i}(?:\\w|\\s)*?z")}})
+        })
+        .collect();
+    let preview = json!({"command": "readout_x", "parser": {"variables": heavy}});
+    let path = format!("/hosts/{id}/preview");
+    let (done, finished) = std::sync::mpsc::channel();
+    let (previews, health) = std::thread::scope(|scope| {
+        let previews: Vec<_> = (0..24)
+            .map(|_| {
+                let done = done.clone();
+                let (server, path, preview) = (&server, &path, &preview);
+                scope.spawn(move || {
+                    let (status, _) = server.api("POST", path, Some(preview));
+                    let _ = done.send(status);
+                    (status, std::time::Instant::now())
+                })
+            })
+            .collect();
+        // Once one preview is parsed (and others wait their turn), the
+        // health check.
+        while finished
+            .recv_timeout(Duration::from_secs(120))
+            .expect("a preview finishes")
+            != 200
+        {}
+        let mut response = support::http()
+            .get(format!("{}/healthz", server.url()).as_str())
+            .call()
+            .expect("health");
+        let health = (response.status().as_u16(), std::time::Instant::now());
+        let _ = response.body_mut().read_to_string();
+        let previews: Vec<(u16, std::time::Instant)> = previews
+            .into_iter()
+            .map(|p| p.join().expect("preview"))
+            .collect();
+        (previews, health)
+    });
+    assert_eq!(health.0, 200);
+    let parsed = previews.iter().filter(|(s, _)| *s == 200).count();
+    let busy = previews.iter().filter(|(s, _)| *s == 503).count();
+    assert_eq!(parsed + busy, previews.len(), "{previews:?}");
+    assert!(
+        busy > 0,
+        "24 previews at once fill the queue: some are told to retry"
+    );
+    let last = previews
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, at)| *at)
+        .max()
+        .expect("some were parsed");
+    assert!(
+        health.1 < last,
+        "the health check waited for every preview to finish"
+    );
+}
