@@ -626,6 +626,45 @@ async fn accounts_story<D: Database>(db: D) {
     ));
     db.remove_host("h_gw2", T0).await.expect("remove");
     db.remove_host("h_gw1", T0).await.expect("remove");
+    // A workspace's delivery log is filtered before its limit: another
+    // workspace's many sends do not push it off.
+    let test_notice =
+        readout_server::delivery::sample_notice(readout_alerting::route::NoticeKind::Test);
+    for (channel, workspace) in [("ch_w1", "w_1"), ("ch_w2", "w_2")] {
+        db.put_channel(
+            channel,
+            Some(workspace),
+            channel,
+            r#"{"kind":"email","to":["a@x.org"]}"#,
+            T0,
+        )
+        .await
+        .expect("channel");
+    }
+    db.enqueue("ch_w1", &test_notice, T0).await.expect("queue");
+    for _ in 0..5 {
+        db.enqueue("ch_w2", &test_notice, T0).await.expect("queue");
+    }
+    let log = |workspace: Option<&'static str>| {
+        let db = db.clone();
+        async move {
+            db.notifications(None, workspace, 3)
+                .await
+                .expect("log")
+                .iter()
+                .map(|n| n.channel_id.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(log(Some("w_1")).await, ["ch_w1"]);
+    assert_eq!(log(Some("w_2")).await, ["ch_w2", "ch_w2", "ch_w2"]);
+    assert_eq!(
+        log(None).await,
+        ["ch_w2", "ch_w2", "ch_w2"],
+        "the operator sees all"
+    );
+    db.delete_channel("ch_w2").await.expect("delete");
+    db.delete_channel("ch_w1").await.expect("delete");
     let token = |id: &str, user_id: &str, workspace: &str, hash: u8| NewApiToken {
         id: id.into(),
         user_id: user_id.into(),

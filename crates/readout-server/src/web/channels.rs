@@ -236,13 +236,28 @@ fn keep_unshown(stored: ChannelConfig, new: ChannelConfig) -> ChannelConfig {
             })
         }
         (ChannelConfig::Webhook(old), ChannelConfig::Webhook(mut new)) => {
-            if new.headers.is_empty() {
+            // A secret goes only where it went before: aimed at another
+            // host, the channel needs its secrets typed again.
+            let url = |c: &WebhookChannel| c.url.as_deref().map(host_of);
+            if new.headers.is_empty() && (new.url.is_none() || url(&new) == url(&old)) {
                 new.headers = old.headers;
             }
             new.escape = new.escape.or(old.escape);
             if new.preset.is_some() && new.preset == old.preset {
+                let same_place = old
+                    .params
+                    .iter()
+                    .filter(|(name, _)| name.ends_with("url"))
+                    .all(|(name, value)| {
+                        new.params.get(name).map(|v| host_of(v)) == Some(host_of(value))
+                    });
+                let moved_to = new
+                    .params
+                    .iter()
+                    .filter(|(name, _)| name.ends_with("url"))
+                    .any(|(name, _)| !old.params.contains_key(name));
                 for (name, value) in old.params {
-                    if is_secret(&name) {
+                    if is_secret(&name) && same_place && !moved_to {
                         new.params.entry(name).or_insert(value);
                     }
                 }
@@ -254,6 +269,15 @@ fn keep_unshown(stored: ChannelConfig, new: ChannelConfig) -> ChannelConfig {
         }
         (_, new) => new,
     }
+}
+
+/// The host (and port) a URL or URL template points at; the whole text
+/// when it is no URL, so that any change counts as another place.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{:?}", u.host_str()?, u.port_or_known_default())))
+        .unwrap_or_else(|| url.to_owned())
 }
 
 /// Adds a channel to the workspace.
@@ -618,5 +642,65 @@ pub(super) async fn delete_route<D: Database>(
     match state.db.delete_route(&rid).await {
         Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#routes").into_response(),
         Err(e) => failed("deleting a route", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(url: &str, headers: &[(&str, &str)]) -> ChannelConfig {
+        ChannelConfig::Webhook(WebhookChannel {
+            url: Some(url.to_owned()),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..WebhookChannel::default()
+        })
+    }
+
+    fn headers(config: &ChannelConfig) -> Vec<String> {
+        match config {
+            ChannelConfig::Webhook(w) => w.headers.keys().cloned().collect(),
+            ChannelConfig::Email(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stored_secrets_follow_a_webhook_only_to_the_same_host() {
+        let stored = hook(
+            "https://hooks.example/a",
+            &[("Authorization", "Bearer s3cret")],
+        );
+        let moved_path = keep_unshown(stored.clone(), hook("https://hooks.example/b", &[]));
+        assert_eq!(headers(&moved_path), ["Authorization"]);
+        let moved_host = keep_unshown(stored, hook("https://evil.example/a", &[]));
+        assert!(headers(&moved_host).is_empty(), "the secret stayed behind");
+    }
+
+    #[test]
+    fn a_presets_token_stays_behind_when_its_server_changes() {
+        let ntfy = |url: &str, token: Option<&str>| {
+            let mut params = BTreeMap::from([("topic".to_owned(), "ops".to_owned())]);
+            params.insert("url".into(), url.to_owned());
+            if let Some(t) = token {
+                params.insert("token".into(), t.to_owned());
+            }
+            ChannelConfig::Webhook(WebhookChannel {
+                preset: Some(Preset::Ntfy),
+                params,
+                ..WebhookChannel::default()
+            })
+        };
+        let token = |c: &ChannelConfig| match c {
+            ChannelConfig::Webhook(w) => w.params.get("token").cloned(),
+            ChannelConfig::Email(_) => None,
+        };
+        let stored = ntfy("https://ntfy.example", Some("tk_1"));
+        let same = keep_unshown(stored.clone(), ntfy("https://ntfy.example", None));
+        assert_eq!(token(&same).as_deref(), Some("tk_1"));
+        let moved = keep_unshown(stored, ntfy("https://evil.example", None));
+        assert_eq!(token(&moved), None);
     }
 }
