@@ -103,6 +103,30 @@ impl CycleValues {
             .push(VariableError { variable, message });
     }
 
+    /// Keeps the values whose series exist (`known`) and at most `room`
+    /// new ones; each source that lost values gets one error saying so
+    /// (a host's series are bounded, `limit` in the message).
+    pub fn keep_new_within(&mut self, room: usize, limit: usize, known: impl Fn(&str) -> bool) {
+        let mut left = room;
+        let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
+        self.values.retain(|name, (source, _)| {
+            if known(name) {
+                return true;
+            }
+            if left > 0 {
+                left -= 1;
+                return true;
+            }
+            *dropped.entry(source.clone()).or_default() += 1;
+            false
+        });
+        for (source, n) in dropped {
+            let message =
+                format!("{n} new variables were dropped: a host keeps at most {limit} series");
+            self.fail(&source, WHOLE_SOURCE.to_owned(), message);
+        }
+    }
+
     /// Values by name, as formulas see them.
     fn flat(&self) -> Values {
         self.values
@@ -333,6 +357,25 @@ Swap:             0           0           0\n";
         assert!(
             errors[0].message.contains("more values were dropped"),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_host_at_its_series_limit_keeps_only_known_variables() {
+        let mut cycle = CycleValues::default();
+        for name in ["old_a", "new_b", "new_c", "old_d"] {
+            cycle
+                .values
+                .insert(name.into(), ("src".into(), Value::Number(1.0)));
+        }
+        cycle.keep_new_within(1, 3, |name| name.starts_with("old"));
+        let kept: Vec<&str> = cycle.values.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["new_b", "old_a", "old_d"]);
+        assert_eq!(cycle.errors["src"][0].variable, WHOLE_SOURCE);
+        assert!(
+            cycle.errors["src"][0]
+                .message
+                .contains("1 new variables were dropped")
         );
     }
 

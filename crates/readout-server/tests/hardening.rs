@@ -567,3 +567,51 @@ fn a_preview_flood_does_not_freeze_the_server() {
         "the health check waited for every preview to finish"
     );
 }
+
+/// One 338 KB cycle listing 5,000 fake `df` mounts made 20,000 series and
+/// held the writer for 12 s. A source now yields at most 1,000 values a
+/// cycle, and the output's parse errors say what was dropped.
+#[test]
+fn a_cardinality_bomb_is_cut_to_the_per_source_cap() {
+    use base64::Engine as _;
+    let server = Server::start();
+    let (id, key) = server.add_host("bombed");
+    let mut df = String::from("Filesystem     1024-blocks    Used Available Capacity Mounted on\n");
+    for i in 0..5_000 {
+        df.push_str(&format!("/dev/fake{i} 1000 500 500 50% /mnt/fake{i}\n"));
+    }
+    let cycle = |cycle_id: &str| {
+        serde_json::to_vec(&json!({
+            "cycle_id": cycle_id, "started_at_ms": now_ms(), "duration_ms": 5,
+            "agent": {"version": "1.0"},
+            "allowlist": {"entries": [{"name": "readout_disk", "command": "df -P"}]},
+            "results": [{"name": "readout_disk", "duration_ms": 1, "exit_code": 0,
+                         "output_base64": base64::engine::general_purpose::STANDARD.encode(df.as_bytes())}]
+        }))
+        .expect("json")
+    };
+    let (status, _) = support::post_cycle(&server, &id, &key, &cycle("b-0"), false);
+    assert_eq!(status, 200);
+    server.api_put(
+        &format!("/hosts/{id}/sources/readout_disk"),
+        &json!({"parser": {"preset": "df"}}),
+    );
+    let (status, answer) = support::post_cycle(&server, &id, &key, &cycle("b-1"), false);
+    assert_eq!(status, 200, "{answer}");
+    let variables = server.api_get(&format!("/hosts/{id}/variables"));
+    let count = variables.as_array().map_or(0, Vec::len);
+    assert!(
+        (900..=1_000).contains(&count),
+        "{count} series from one source (the cap is 1,000)"
+    );
+    let newest = &server.cycles(&id)[0];
+    let errors = &newest["results"][0]["parse_errors"];
+    assert!(
+        errors.to_string().contains("more values were dropped"),
+        "the parse errors say so: {errors}"
+    );
+    assert!(
+        errors.as_array().is_some_and(|e| e.len() <= 51),
+        "errors are listed once, not per dropped value"
+    );
+}

@@ -231,6 +231,9 @@ pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'stat
         samples: &[SampleRow],
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
 
+    /// How many series (variables) the host has.
+    fn series_count(&self, host_id: &str) -> impl Future<Output = Result<u64, DbError>> + Send;
+
     /// The host's variables with their latest values, by name.
     fn series_list(
         &self,

@@ -721,6 +721,14 @@ macro_rules! impl_sql_database {
                 Ok(written)
             }
 
+            async fn series_count(&self, host_id: &str) -> Result<u64, $crate::DbError> {
+                let n: i64 = $crate::sqlx::query_scalar("SELECT COUNT(*) FROM series WHERE host_id = $1")
+                    .bind(host_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
             async fn series_list(&self, host_id: &str) -> Result<Vec<$crate::SeriesInfo>, $crate::DbError> {
                 Ok($crate::sqlx::query_as(
                     "SELECT name, source, last_at_ms, last_value, last_text FROM series \

@@ -96,6 +96,9 @@ pub struct Delivery {
     pub retry: Retry,
     /// How long a claimed notification stays this node's.
     pub lease_ms: i64,
+    /// One attempt at most, whatever the receiver does (SMTP's own timeout
+    /// is per read, so a relay that drips would outlast it).
+    pub send_timeout: Duration,
 }
 
 impl Delivery {
@@ -118,7 +121,10 @@ impl Delivery {
                 max_ms: config.retry_max_ms,
                 max_attempts: config.max_attempts,
             },
-            lease_ms: 2 * i64::from(config.send_timeout_secs) * 1000 + 30_000,
+            // A send is cut at the timeout; the margin covers rendering and
+            // recording. A node that dies mid-send holds its channel this long.
+            lease_ms: i64::from(config.send_timeout_secs) * 1000 + 15_000,
+            send_timeout: timeout,
         })
     }
 
@@ -248,7 +254,14 @@ pub async fn deliver_loop<D: Database>(
 async fn deliver_one<D: Database>(db: D, delivery: Arc<Delivery>, row: NotificationRow) {
     let at_ms = crate::now_ms();
     let started = Instant::now();
-    let result = delivery.send(&db, &row).await;
+    let result = tokio::time::timeout(delivery.send_timeout, delivery.send(&db, &row))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::transient(format!(
+                "no answer within {} s",
+                delivery.send_timeout.as_secs()
+            )))
+        });
     let number = row.attempts.saturating_add(1);
     let after = match &result {
         Ok(_) => After::Delivered,

@@ -103,6 +103,9 @@ pub async fn post_cycle<D: Database>(
         ApiError::internal()
     })?;
 
+    let parsed = within_series_limit(&state.db, &host_id, parsed)
+        .await
+        .map_err(|e| not_stored(&e))?;
     let stored = state
         .ingest
         .store(IncomingCycle {
@@ -119,6 +122,31 @@ pub async fn post_cycle<D: Database>(
         interval_secs,
         stop: false,
     }))
+}
+
+/// Series one host may have: each costs storage and every chart's list.
+pub const MAX_SERIES_PER_HOST: usize = 10_000;
+
+/// Drops the new variables a cycle would add past the host's series limit
+/// (reported as a parse error); looks at the names only near the limit.
+async fn within_series_limit<D: Database>(
+    db: &D,
+    host_id: &str,
+    mut parsed: readout_parse::host::CycleValues,
+) -> Result<readout_parse::host::CycleValues, DbError> {
+    let count = usize::try_from(db.series_count(host_id).await?).unwrap_or(usize::MAX);
+    if count.saturating_add(parsed.values.len()) <= MAX_SERIES_PER_HOST {
+        return Ok(parsed);
+    }
+    let known: std::collections::HashSet<String> = db
+        .series_list(host_id)
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let room = MAX_SERIES_PER_HOST.saturating_sub(known.len());
+    parsed.keep_new_within(room, MAX_SERIES_PER_HOST, |name| known.contains(name));
+    Ok(parsed)
 }
 
 /// The store failed: the agent keeps the cycle in its spool and sends it
