@@ -9,11 +9,13 @@ use std::sync::mpsc;
 
 use readout_proto::{CycleRequest, CycleResponse};
 
-/// Serves `requests` cycle POSTs, answering each with `commands`; sends each
-/// received cycle back over the channel.
+/// Serves `requests` cycle POSTs, answering each with `commands` (and
+/// `padding` spaces after the JSON); sends each received cycle back over
+/// the channel.
 fn hostile_server(
     commands: Vec<String>,
     requests: usize,
+    padding: usize,
 ) -> (String, mpsc::Receiver<CycleRequest>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -50,13 +52,14 @@ fn hostile_server(
                     .read_to_end(&mut json)
                     .expect("gzip");
                 let _ = tx.send(serde_json::from_slice(&json).expect("cycle json"));
-                let answer = serde_json::to_vec(&CycleResponse {
+                let mut answer = serde_json::to_vec(&CycleResponse {
                     duplicate: false,
                     commands: commands.clone(),
                     interval_secs: 60,
                     stop: false,
                 })
                 .expect("json");
+                answer.resize(answer.len() + padding, b' ');
                 write!(writer, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", answer.len())
                     .expect("write");
                 writer.write_all(&answer).expect("write");
@@ -86,7 +89,7 @@ fn hostile_names_from_the_server_are_never_run() {
         "readout_ok".to_owned(),
     ]
     .to_vec();
-    let (url, cycles) = hostile_server(hostile, 2);
+    let (url, cycles) = hostile_server(hostile, 2, 0);
     let allowlist = dir.path().join("available_commands.sh");
     std::fs::write(
         &allowlist,
@@ -133,4 +136,41 @@ fn hostile_names_from_the_server_are_never_run() {
         "{refused:?}"
     );
     assert!(refused[6].starts_with("not defined in "), "{refused:?}");
+}
+
+/// An answer over the 1 MiB the agent reads was taken for an error and the
+/// cycle dropped; it is no acknowledgement, so the cycle stays spooled.
+#[test]
+fn an_answer_too_large_to_read_leaves_the_cycle_in_the_spool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, cycles) = hostile_server(vec!["readout_ok".into()], 3, 2 * 1024 * 1024);
+    let allowlist = dir.path().join("available_commands.sh");
+    std::fs::write(&allowlist, "readout_ok=\"echo ok\"\n").expect("allowlist");
+    let config = dir.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "servers = [{url:?}]\nhost_id = \"h_1\"\napi_key = \"rk_1\"\nallowlist = {:?}\nstate_dir = {:?}\n",
+            allowlist.display().to_string(),
+            dir.path().join("state").display().to_string()
+        ),
+    )
+    .expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_readout-agent"))
+        .args(["--config"])
+        .arg(&config)
+        .args(["once", "--force"])
+        .output()
+        .expect("run agent");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hello = cycles.recv().expect("first contact");
+    assert!(hello.results.is_empty());
+    let spooled = std::fs::read_dir(dir.path().join("state/spool"))
+        .map(Iterator::count)
+        .unwrap_or(0);
+    assert_eq!(spooled, 1, "the cycle waits in the spool");
 }

@@ -129,8 +129,7 @@ fn site() -> Site {
         .block_on(async {
             let joining = accounts::first_owner("Bench")?;
             let user =
-                accounts::add_user(&db, &accounts::PasswordGate::default(), &signup, joining)
-                    .await?;
+                accounts::add_user(&db, &accounts::PasswordGate::new()?, &signup, joining).await?;
             accounts::start_session(&db, &user.id).await
         })
         .expect("owner and session");

@@ -85,8 +85,8 @@ impl From<crate::work::WorkError> for ApiError {
                 "busy",
                 "the server is busy parsing for other editors; try again in a few seconds",
             ),
-            crate::work::WorkError::Panicked(e) => {
-                tracing::error!(error = %e, "a parse panicked");
+            crate::work::WorkError::Panicked => {
+                tracing::error!("a parse panicked");
                 Self::internal()
             }
         }

@@ -322,7 +322,7 @@ impl StoreTask for Users {
             name: &name,
             password,
         };
-        let user = accounts::add_user(&db, &accounts::PasswordGate::default(), &signup, joining)
+        let user = accounts::add_user(&db, &accounts::PasswordGate::new()?, &signup, joining)
             .await
             .map_err(|e| anyhow::anyhow!("cannot add {email:?}: {e}"))?;
         if owner {

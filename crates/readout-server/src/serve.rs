@@ -63,9 +63,10 @@ pub async fn serve<D: Database>(
         delivery,
         web: Arc::new(crate::web::Web::new(&public_url)?),
         editing: Arc::new(crate::work::Gate::new(
+            "editing",
             (crate::work::cores() / 2).max(1),
             EDITING_QUEUE,
-        )),
+        )?),
         settings: Arc::new(Settings {
             admin_token_hash: keys::hash_secret(&admin_token),
             max_body_bytes: config.max_body_bytes,

@@ -80,6 +80,10 @@ async fn a_login_flood_from_many_addresses_is_hashed_a_few_at_a_time() {
     with_owner(&server);
     let addr = server_addr(&server);
     let pid = server.pid().expect("pid");
+    println!(
+        "server peak RSS before the flood: {} MiB",
+        peak_rss_kib(pid) / 1024
+    );
     let mut flood = tokio::task::JoinSet::new();
     for i in 0..150u8 {
         let source = IpAddr::V4(Ipv4Addr::new(127, 0, 1, i + 1));
@@ -106,6 +110,7 @@ async fn a_login_flood_from_many_addresses_is_hashed_a_few_at_a_time() {
         "the queue lets a fair share through: {checked}"
     );
     let peak_mib = peak_rss_kib(pid) / 1024;
+    println!("server peak RSS during the flood: {peak_mib} MiB");
     assert!(
         peak_mib < 400,
         "the server peaked at {peak_mib} MiB (150 hashes at once would be 2.9 GB)"

@@ -87,9 +87,14 @@ pub struct PasswordGate(Gate);
 /// Requests that may wait for a hash beyond those running.
 const PASSWORD_QUEUE: usize = 32;
 
-impl Default for PasswordGate {
-    fn default() -> Self {
-        Self(Gate::new(crate::work::cores(), PASSWORD_QUEUE))
+impl PasswordGate {
+    /// One thread per core.
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self(Gate::new(
+            "argon2",
+            crate::work::cores(),
+            PASSWORD_QUEUE,
+        )?))
     }
 }
 
@@ -107,7 +112,7 @@ impl From<WorkError> for PasswordError {
     fn from(e: WorkError) -> Self {
         match e {
             WorkError::Busy => Self::Busy,
-            WorkError::Panicked(e) => Self::Failed(e.into()),
+            e @ WorkError::Panicked => Self::Failed(e.into()),
         }
     }
 }

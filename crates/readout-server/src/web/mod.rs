@@ -182,7 +182,7 @@ impl Web {
             templates,
             asset_version,
             limiter: LoginLimiter::default(),
-            passwords: PasswordGate::default(),
+            passwords: PasswordGate::new()?,
             secure_cookies: public_url.starts_with("https://"),
             public_origin: url::Url::parse(public_url)
                 .map(|u| u.origin().ascii_serialization())
