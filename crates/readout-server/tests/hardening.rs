@@ -431,10 +431,10 @@ impl Drop for SmallDisk {
 /// the server recovers by itself once there is space again.
 #[test]
 fn a_full_disk_loses_no_acknowledged_cycle_and_the_server_recovers() {
-    let disk = SmallDisk::mount("6m");
+    let disk = SmallDisk::mount("10m");
     // Space to give back later.
     let ballast = disk.dir.path().join("ballast");
-    std::fs::write(&ballast, vec![0u8; 1536 * 1024]).expect("ballast");
+    std::fs::write(&ballast, vec![0u8; 4 * 1024 * 1024]).expect("ballast");
     let data = tempfile::tempdir_in(disk.dir.path()).expect("data dir");
     let mut server = Server::start_in(data, &[]);
     let (id, key) = server.add_host("cramped");
@@ -619,4 +619,68 @@ fn a_cardinality_bomb_is_cut_to_the_per_source_cap() {
         errors.as_array().is_some_and(|e| e.len() <= 51),
         "errors are listed once, not per dropped value"
     );
+}
+
+/// Started on a read-only SQLite file, the server answered `/healthz` 200
+/// and 503 to every cycle, and never recovered once the file was writable
+/// again (its pooled connections stayed read-only). Now the health check
+/// says 503, and both recover by themselves. The server runs as `nobody`
+/// here: file modes do not bind root.
+#[test]
+fn a_read_only_database_is_unhealthy_and_recovers_when_writable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    const NOBODY: u32 = 65534;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chown = |path: &std::path::Path| {
+        let out = std::process::Command::new("chown")
+            .arg("-R")
+            .arg(format!("{NOBODY}:{NOBODY}"))
+            .arg(path)
+            .output()
+            .expect("chown");
+        assert!(out.status.success(), "this test runs as root: {out:?}");
+    };
+    std::fs::create_dir(dir.path().join("data")).expect("data dir");
+    chown(dir.path());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let mut server = Server::start_as(NOBODY, dir, &[]);
+    let (status, added) = server.api("POST", "/hosts", Some(&json!({"name": "ro"})));
+    assert_eq!(status, 201, "{added}");
+    let (id, key) = (
+        added["host"]["id"].as_str().expect("id").to_owned(),
+        added["api_key"].as_str().expect("key").to_owned(),
+    );
+    server.kill();
+    let db = server.data_dir().join("readout.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("read-only");
+    server.restart();
+    let health = || {
+        support::http()
+            .get(format!("{}/healthz", server.url()).as_str())
+            .call()
+            .expect("health")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(health(), 503, "a read-only database is unhealthy");
+    let (status, _) = support::post_cycle(
+        &server,
+        &id,
+        &key,
+        &cycle_body("ro-1", now_ms(), "1"),
+        false,
+    );
+    assert_eq!(status, 503);
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).expect("writable");
+    support::wait_for(Duration::from_secs(30), || (health() == 200).then_some(()))
+        .expect("healthy again without a restart");
+    let (status, answer) = support::post_cycle(
+        &server,
+        &id,
+        &key,
+        &cycle_body("ro-2", now_ms(), "1"),
+        false,
+    );
+    assert_eq!(status, 200, "{answer}");
 }

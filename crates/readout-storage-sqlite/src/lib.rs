@@ -12,9 +12,9 @@
 //! connection is closed on release, and every write starts with an
 //! explicit `BEGIN IMMEDIATE`, which sqlx refuses to nest and which takes
 //! the write lock up front (waiting on `busy_timeout`, never failing
-//! half-way on a lock upgrade). A failed `BEGIN` (a read-only file, a
-//! full disk) retires every connection opened before it, so the store
-//! recovers once the cause is gone.
+//! half-way on a lock upgrade). A failed write or `BEGIN` (a read-only
+//! file, a full disk) retires every connection opened before it, so the
+//! store recovers once the cause is gone.
 
 #![forbid(unsafe_code)]
 
@@ -86,7 +86,13 @@ async fn pool(url: &str, health: &Arc<Health>) -> Result<sqlx::SqlitePool, DbErr
             Box::pin(async move { Ok(keep) })
         })
         .after_release(move |conn, meta| {
-            let keep = !conn.is_in_transaction() && on_release.born_since_failure(&meta);
+            // Still inside a transaction: a write failed (or was dropped)
+            // on it. Whatever the cause (a full disk, a read-only file), its
+            // siblings may share it: all of them are retired.
+            if conn.is_in_transaction() {
+                on_release.failed();
+            }
+            let keep = on_release.born_since_failure(&meta);
             if !keep {
                 tracing::debug!("retiring a database connection after a failed write");
             }

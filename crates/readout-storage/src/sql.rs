@@ -802,7 +802,13 @@ macro_rules! impl_sql_database {
             }
 
             async fn writable(&self) -> Result<(), $crate::DbError> {
-                self.begin_write().await?.rollback().await?;
+                // A read-only SQLite file still lets `BEGIN IMMEDIATE` through;
+                // the first row written is refused.
+                let mut tx = self.begin_write().await?;
+                $crate::sqlx::query("INSERT INTO health_probe (id) VALUES (1)")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
                 Ok(())
             }
 

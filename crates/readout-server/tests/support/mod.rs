@@ -41,8 +41,9 @@ pub struct Server {
     pub addr: String,
     child: Option<Child>,
     extra: Vec<String>,
-    /// A limit on open files, set by the shell that starts the server.
-    open_files: Option<u32>,
+    /// A command the server runs under (its arguments end with the
+    /// server's path): a shell setting a limit, another user.
+    prefix: Vec<String>,
 }
 
 impl Server {
@@ -62,7 +63,7 @@ impl Server {
             addr: "127.0.0.1:0".into(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
-            open_files: None,
+            prefix: Vec::new(),
         };
         server.spawn();
         server
@@ -70,12 +71,28 @@ impl Server {
 
     /// Starts under a hard limit of `open_files` descriptors.
     pub fn start_with_open_files(open_files: u32, extra: &[&str]) -> Self {
+        // `exec`: the shell becomes the server, so its pid is the server's.
+        let shell = format!("ulimit -n {open_files} && exec \"$0\" \"$@\"");
+        Self::start_under(
+            tempfile::tempdir().expect("tempdir"),
+            &["sh", "-c", &shell],
+            extra,
+        )
+    }
+
+    /// Starts as user and group `id` (the test runs as root), in `dir`.
+    pub fn start_as(id: u32, dir: tempfile::TempDir, extra: &[&str]) -> Self {
+        let (uid, gid) = (format!("--reuid={id}"), format!("--regid={id}"));
+        Self::start_under(dir, &["setpriv", &uid, &gid, "--clear-groups", "--"], extra)
+    }
+
+    fn start_under(dir: tempfile::TempDir, prefix: &[&str], extra: &[&str]) -> Self {
         let mut server = Self {
-            dir: tempfile::tempdir().expect("tempdir"),
+            dir,
             addr: "127.0.0.1:0".into(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
-            open_files: Some(open_files),
+            prefix: prefix.iter().map(|s| (*s).to_owned()).collect(),
         };
         server.spawn();
         server
@@ -91,14 +108,11 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let mut command = match self.open_files {
-            // `exec`: the shell becomes the server, so its pid is the server's.
-            Some(n) => {
-                let mut sh = Command::new("sh");
-                sh.arg("-c")
-                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
-                    .arg(server_binary());
-                sh
+        let mut command = match self.prefix.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(server_binary());
+                command
             }
             None => Command::new(server_binary()),
         };
