@@ -73,6 +73,34 @@ fn hostile_server(
     (url, rx)
 }
 
+/// Writes an agent's config and allowlist into `dir` for the server at
+/// `url`, and runs one forced cycle of the real agent, which must succeed.
+fn once(dir: &std::path::Path, url: &str, allowlist_text: &str) {
+    let allowlist = dir.join("available_commands.sh");
+    std::fs::write(&allowlist, allowlist_text).expect("allowlist");
+    let config = dir.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "servers = [{url:?}]\nhost_id = \"h_1\"\napi_key = \"rk_1\"\nallowlist = {:?}\nstate_dir = {:?}\n",
+            allowlist.display().to_string(),
+            dir.join("state").display().to_string()
+        ),
+    )
+    .expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_readout-agent"))
+        .args(["--config"])
+        .arg(&config)
+        .args(["once", "--force"])
+        .output()
+        .expect("run agent");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn hostile_names_from_the_server_are_never_run() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -90,33 +118,10 @@ fn hostile_names_from_the_server_are_never_run() {
     ]
     .to_vec();
     let (url, cycles) = hostile_server(hostile, 2, 0);
-    let allowlist = dir.path().join("available_commands.sh");
-    std::fs::write(
-        &allowlist,
-        format!("readout_ok=\"echo ok\"\n# readout_evil=\"touch {m}\"\n"),
-    )
-    .expect("allowlist");
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "servers = [{url:?}]\nhost_id = \"h_1\"\napi_key = \"rk_1\"\nallowlist = {:?}\nstate_dir = {:?}\n",
-            allowlist.display().to_string(),
-            dir.path().join("state").display().to_string()
-        ),
-    )
-    .expect("config");
-
-    let out = Command::new(env!("CARGO_BIN_EXE_readout-agent"))
-        .args(["--config"])
-        .arg(&config)
-        .args(["once", "--force"])
-        .output()
-        .expect("run agent");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    once(
+        dir.path(),
+        &url,
+        &format!("readout_ok=\"echo ok\"\n# readout_evil=\"touch {m}\"\n"),
     );
     assert!(
         !mark.exists(),
@@ -144,29 +149,7 @@ fn hostile_names_from_the_server_are_never_run() {
 fn an_answer_too_large_to_read_leaves_the_cycle_in_the_spool() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (url, cycles) = hostile_server(vec!["readout_ok".into()], 3, 2 * 1024 * 1024);
-    let allowlist = dir.path().join("available_commands.sh");
-    std::fs::write(&allowlist, "readout_ok=\"echo ok\"\n").expect("allowlist");
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "servers = [{url:?}]\nhost_id = \"h_1\"\napi_key = \"rk_1\"\nallowlist = {:?}\nstate_dir = {:?}\n",
-            allowlist.display().to_string(),
-            dir.path().join("state").display().to_string()
-        ),
-    )
-    .expect("config");
-    let out = Command::new(env!("CARGO_BIN_EXE_readout-agent"))
-        .args(["--config"])
-        .arg(&config)
-        .args(["once", "--force"])
-        .output()
-        .expect("run agent");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    once(dir.path(), &url, "readout_ok=\"echo ok\"\n");
     let hello = cycles.recv().expect("first contact");
     assert!(hello.results.is_empty());
     let spooled = std::fs::read_dir(dir.path().join("state/spool"))
