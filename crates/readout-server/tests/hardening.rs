@@ -684,3 +684,45 @@ fn a_read_only_database_is_unhealthy_and_recovers_when_writable() {
     );
     assert_eq!(status, 200, "{answer}");
 }
+
+/// The data directory held argon2 hashes and webhook secrets at 0755 and
+/// 0644: it is its owner's only now, and so is everything in it.
+#[test]
+fn the_data_directory_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = Server::start();
+    with_owner(&server);
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&server.data_dir()), 0o700);
+    for entry in std::fs::read_dir(server.data_dir()).expect("data dir") {
+        let path = entry.expect("entry").path();
+        assert_eq!(
+            mode(&path) & 0o077,
+            0,
+            "{} is readable by others",
+            path.display()
+        );
+    }
+}
+
+/// A bad query string was answered in plain text; every API error is JSON.
+#[test]
+fn a_bad_query_string_gets_a_json_error() {
+    let server = Server::start();
+    let (id, _) = server.add_host("queried");
+    let (status, answer) = server.api("GET", &format!("/hosts/{id}/cycles?limit=lots"), None);
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["code"], "bad_request", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("limit")),
+        "{answer}"
+    );
+}
