@@ -86,12 +86,19 @@ impl Session {
 
     /// A call as this session, with its CSRF token and the page's origin.
     fn call(&self, method: &str, path: &str, body: Body<'_>) -> (u16, String) {
+        self.call_from(&self.base, method, path, body)
+    }
+
+    /// A call as this session sent by a page of `origin` (the browser sends
+    /// the cookie along, not the CSRF token: a forged form would carry it
+    /// only if it could read our pages).
+    fn call_from(&self, origin: &str, method: &str, path: &str, body: Body<'_>) -> (u16, String) {
         let (kind, body) = body.unwrap_or(("application/json", String::new()));
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base).as_str())
             .header("cookie", self.cookie.as_str())
-            .header("origin", self.base.as_str())
+            .header("origin", origin)
             .header("x-csrf-token", self.csrf.as_str())
             .header("content-type", kind)
             .body(body.into_bytes())
@@ -357,6 +364,12 @@ fn another_workspace_sees_and_changes_nothing_of_this_one() {
     let adas_channel = channel_and_route(&ada, "ada pager", "https://1.1.1.1/hook");
     let (_, page) = ada.call("GET", "/alerts", None);
     let adas_route = attr_after(&page, "<td>everything to ada pager</td>", "data-route");
+    // "Sent a test through …" names only a channel the viewer may see.
+    let (_, page) = bob.call("GET", &format!("/alerts?tested={adas_channel}"), None);
+    assert!(
+        !page.contains("ada pager"),
+        "another workspace's channel named"
+    );
     walk.push((
         "/alerts/channels/{cid}/test",
         "POST",
@@ -1680,4 +1693,27 @@ fn channels_and_routes_are_edited_on_the_alerts_page_and_secrets_stay_unshown() 
         .0,
         403
     );
+}
+
+/// `/logout` and `/servers/new` skipped the same-origin check the other
+/// forms make: from another site's page both are refused, even with the
+/// session's CSRF token.
+#[test]
+fn logout_and_add_server_refuse_another_sites_forms() {
+    let server = Server::start();
+    add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
+    let ada = Session::log_in(&server, "ada@example.org");
+    let form = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("csrf", &ada.csrf));
+        Some(("application/x-www-form-urlencoded", form_body(&pairs)))
+    };
+    let evil = "https://evil.example";
+    let (status, _) = ada.call_from(evil, "POST", "/servers/new", form(&[("name", "planted")]));
+    assert_eq!(status, 403);
+    let (status, _) = ada.call_from(evil, "POST", "/logout", form(&[]));
+    assert_eq!(status, 403);
+    let (status, page) = ada.call("GET", "/servers", None);
+    assert_eq!(status, 200, "still signed in");
+    assert!(!page.contains("planted"), "no server was added");
 }
