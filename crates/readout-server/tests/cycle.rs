@@ -217,12 +217,11 @@ fn non_utf8_output_arrives_byte_for_byte() {
     assert_eq!(bytes, b"caf\xE9 \xFF\x00end");
 }
 
-/// A new agent whose server is down from the start said "spooled" and
-/// kept nothing: it now runs its whole allowlist and spools that.
-#[test]
-fn a_new_agent_spools_its_first_cycles_while_the_server_is_down() {
-    let mut server = Server::start();
-    let (id, key) = server.add_host("newcomer");
+/// A server, a host called `name` and its agent, whose allowlist runs `date`
+/// (every cycle's output differs) and gives up on the server after 2 s.
+fn date_agent(name: &str) -> (Server, String, Agent) {
+    let server = Server::start();
+    let (id, key) = server.add_host(name);
     let agent = Agent::new(
         &server.url(),
         &id,
@@ -230,6 +229,14 @@ fn a_new_agent_spools_its_first_cycles_while_the_server_is_down() {
         "readout_date=\"date +%s%N\"\n",
         "request_timeout_secs = 2",
     );
+    (server, id, agent)
+}
+
+/// A new agent whose server is down from the start said "spooled" and
+/// kept nothing: it now runs its whole allowlist and spools that.
+#[test]
+fn a_new_agent_spools_its_first_cycles_while_the_server_is_down() {
+    let (mut server, id, agent) = date_agent("newcomer");
     server.kill();
     agent.once();
     agent.once();
@@ -256,15 +263,7 @@ fn a_new_agent_spools_its_first_cycles_while_the_server_is_down() {
 
 #[test]
 fn cycles_spooled_while_the_server_is_down_arrive_in_order_with_their_times() {
-    let mut server = Server::start();
-    let (id, key) = server.add_host("spooler");
-    let agent = Agent::new(
-        &server.url(),
-        &id,
-        &key,
-        "readout_date=\"date +%s%N\"\n",
-        "request_timeout_secs = 2",
-    );
+    let (mut server, id, agent) = date_agent("spooler");
     server.api_put(
         &format!("/hosts/{id}/commands"),
         &json!({"commands": ["readout_date"]}),
