@@ -359,6 +359,27 @@ mod tests {
     }
 
     #[test]
+    fn a_server_cannot_put_the_agent_to_sleep_for_months() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config: Config = toml::from_str(&format!(
+            "servers=[\"https://a\"]\nhost_id=\"h\"\napi_key=\"k\"\nstate_dir={:?}\n",
+            dir.path().display().to_string()
+        ))
+        .expect("config");
+        let mut state = State::default();
+        let answer = |interval_secs| readout_proto::CycleResponse {
+            duplicate: false,
+            commands: Vec::new(),
+            interval_secs,
+            stop: false,
+        };
+        assert!(!apply(&config, &mut state, answer(u32::MAX), 0).expect("apply"));
+        assert_eq!(state.interval_secs, MAX_INTERVAL_SECS);
+        apply(&config, &mut state, answer(0), 0).expect("apply");
+        assert_eq!(state.interval_secs, 1);
+    }
+
+    #[test]
     fn an_unreadable_allowlist_is_reported_as_line_zero() {
         let (list, report) = read_allowlist(Path::new("/nonexistent/available_commands.sh"));
         assert!(list.entries.is_empty());

@@ -624,6 +624,45 @@ async fn accounts_story<D: Database>(db: D) {
         db.host_by_name("gateway").await,
         Err(DbError::Conflict(m)) if m.contains("by its id")
     ));
+    // Open incidents, filtered by workspace before the limit.
+    let rule = readout_alerting::Rule {
+        warning: Some(readout_alerting::Range::Above(1.0)),
+        trigger_after: 1,
+        ..readout_alerting::Rule::default()
+    };
+    for (n, host) in ["h_gw1", "h_gw2"].into_iter().enumerate() {
+        db.put_alert_rule(host, "hot", &rule, T0)
+            .await
+            .expect("rule");
+        let mut hot = cycle(
+            host,
+            &format!("hot-{n}"),
+            T0 + 1,
+            "1.0",
+            vec![result("load", b"9")],
+        );
+        hot.parsed
+            .values
+            .insert("hot".into(), ("load".into(), Value::Number(9.0)));
+        db.store_cycles(&[hot]).await.expect("hot cycle");
+    }
+    let open_in = |workspace: Option<&'static str>| {
+        let db = db.clone();
+        async move {
+            db.incidents(true, None, workspace, 1)
+                .await
+                .expect("incidents")
+                .iter()
+                .map(|i| i.host_id.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        open_in(Some("w_1")).await,
+        ["h_gw1"],
+        "not pushed off by w_2's newer one"
+    );
+    assert_eq!(open_in(Some("w_2")).await, ["h_gw2"]);
     db.remove_host("h_gw2", T0).await.expect("remove");
     db.remove_host("h_gw1", T0).await.expect("remove");
     // A workspace's delivery log is filtered before its limit: another
