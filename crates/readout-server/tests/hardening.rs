@@ -771,3 +771,32 @@ fn a_reset_answers_alike_for_known_and_unknown_addresses_whatever_the_relay_does
     assert_eq!(known.0, 200);
     assert_eq!(known, unknown, "the answers tell the addresses apart");
 }
+
+/// A failed read of the store answered 500, which the agent takes for a
+/// bug; the cycle is not stored, so the answer is 503 `not_stored` (the
+/// agent keeps it and sends it again), and the server recovers with the
+/// database.
+#[test]
+fn a_database_outage_answers_503_and_passes() {
+    let db = support::PgDatabase::create();
+    let server = Server::start_with(&["--database-url", &db.url]);
+    let (id, key) = server.add_host("outage");
+    db.allow_connections(false);
+    let (status, answer) =
+        support::post_cycle(&server, &id, &key, &cycle_body("o-1", now_ms(), "1"), false);
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (503, &json!("not_stored")),
+        "{answer}"
+    );
+    db.allow_connections(true);
+    let taken = support::wait_for(Duration::from_secs(30), || {
+        let (status, _) =
+            support::post_cycle(&server, &id, &key, &cycle_body("o-1", now_ms(), "1"), false);
+        (status == 200).then_some(())
+    });
+    assert!(
+        taken.is_some(),
+        "cycles are taken again once PostgreSQL is back"
+    );
+}

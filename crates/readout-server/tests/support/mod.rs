@@ -533,6 +533,29 @@ impl PgDatabase {
     }
 }
 
+impl PgDatabase {
+    /// Lets clients connect, or refuses them and ends every open session:
+    /// to the server it is as if PostgreSQL went away.
+    pub fn allow_connections(&self, allowed: bool) {
+        run_sql(
+            &self.admin_url,
+            &format!(
+                "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allowed}",
+                self.name
+            ),
+        );
+        if !allowed {
+            run_sql(
+                &self.admin_url,
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                    self.name
+                ),
+            );
+        }
+    }
+}
+
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         run_sql(
