@@ -13,9 +13,9 @@ use readout_notify::context::{unit_of, value_text};
 use readout_storage::{Database, DbError, Incident, NotificationRow, Role, SessionUser};
 use serde::{Deserialize, Serialize};
 
+use super::Viewer;
 use super::outputs::when;
-use super::pages::{CsrfForm, failed, forbidden, not_allowed};
-use super::{Viewer, csrf_ok};
+use super::pages::{CsrfForm, change_refused, failed};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -385,7 +385,13 @@ pub(super) async fn add_window<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = refusal(&state.web, &user, &headers, form.get("csrf")) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        form.get("csrf"),
+        user.role.0.can_edit(),
+    ) {
         return page;
     }
     let host = form.get("host");
@@ -418,7 +424,13 @@ pub(super) async fn delete_window<D: Database>(
     Path(wid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = refusal(&state.web, &user, &headers, &form.csrf) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        &form.csrf,
+        user.role.0.can_edit(),
+    ) {
         return page;
     }
     let windows = match state.db.windows().await {
@@ -439,20 +451,6 @@ pub(super) async fn delete_window<D: Database>(
         Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#maintenance").into_response(),
         Err(e) => failed("deleting a window", e),
     }
-}
-
-/// The refusal of a change made from this page, if any: it must come from
-/// the same origin with the session's CSRF token, from a role that may edit.
-fn refusal(
-    web: &super::Web,
-    user: &SessionUser,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Option<Response> {
-    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
-        return Some(forbidden());
-    }
-    (!user.role.0.can_edit()).then(not_allowed)
 }
 
 /// "Not found" unless `host_id` is one of the workspace's servers.
@@ -510,7 +508,13 @@ pub(super) async fn acknowledge<D: Database>(
     Path(iid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = refusal(&state.web, &user, &headers, &form.csrf) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        &form.csrf,
+        user.role.0.can_edit(),
+    ) {
         return page;
     }
     let incident = match state.db.incident(iid).await {

@@ -14,9 +14,9 @@ use readout_notify::presets::{self, Preset};
 use readout_notify::{ChannelConfig, EmailChannel, WebhookChannel};
 use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
 
+use super::Viewer;
 use super::alerts::{Fields, Filled, is_admin, render};
-use super::pages::{CsrfForm, failed, forbidden, not_allowed};
-use super::{Viewer, csrf_ok};
+use super::pages::{CsrfForm, change_refused, failed, not_allowed};
 use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
 use crate::state::AppState;
 
@@ -27,20 +27,6 @@ const STATES: [AlertState; 4] = [
     AlertState::NoData,
     AlertState::Silent,
 ];
-
-/// The refusal of a change to channels or routes, if any: same origin,
-/// the session's CSRF token, and an owner or admin.
-fn admin_refusal(
-    web: &super::Web,
-    user: &SessionUser,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Option<Response> {
-    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
-        return Some(forbidden());
-    }
-    (!is_admin(user)).then(not_allowed)
-}
 
 fn ours(user: &SessionUser, workspace: Option<&String>) -> bool {
     workspace.is_some_and(|w| *w == user.workspace_id)
@@ -288,7 +274,13 @@ pub(super) async fn add_channel<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        form.get("csrf"),
+        is_admin(&user),
+    ) {
         return page;
     }
     match crate::keys::new_id("ch_") {
@@ -306,7 +298,13 @@ pub(super) async fn update_channel<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        form.get("csrf"),
+        is_admin(&user),
+    ) {
         return page;
     }
     let stored = match own_channel(&state, &user, &cid).await {
@@ -409,7 +407,7 @@ pub(super) async fn delete_channel<D: Database>(
     Path(cid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
+    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
         return page;
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
@@ -434,7 +432,7 @@ pub(super) async fn test_channel<D: Database>(
     Path(cid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
+    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
         return page;
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
@@ -516,7 +514,13 @@ pub(super) async fn add_route<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        form.get("csrf"),
+        is_admin(&user),
+    ) {
         return page;
     }
     match crate::keys::new_id("rt_") {
@@ -534,7 +538,13 @@ pub(super) async fn update_route<D: Database>(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, form.get("csrf")) {
+    if let Some(page) = change_refused(
+        &state.web,
+        &user,
+        &headers,
+        form.get("csrf"),
+        is_admin(&user),
+    ) {
         return page;
     }
     if let Err(page) = own_route(&state, &user, &rid).await {
@@ -633,7 +643,7 @@ pub(super) async fn delete_route<D: Database>(
     Path(rid): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(page) = admin_refusal(&state.web, &user, &headers, &form.csrf) {
+    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
         return page;
     }
     if let Err(page) = own_route(&state, &user, &rid).await {

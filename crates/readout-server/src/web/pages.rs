@@ -438,6 +438,21 @@ pub(super) async fn servers<D: Database>(
     )
 }
 
+/// The refusal of a change made from a page, if any: it must come from the
+/// same origin with the session's CSRF token, from someone who `may` make it.
+pub(super) fn change_refused(
+    web: &super::Web,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    csrf: &str,
+    may: bool,
+) -> Option<Response> {
+    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
+        return Some(forbidden());
+    }
+    (!may).then(not_allowed)
+}
+
 pub(super) fn not_allowed() -> Response {
     (
         StatusCode::FORBIDDEN,
