@@ -74,6 +74,7 @@ macro_rules! on_both_stores {
 on_both_stores!(crossing_story: ranges_crossed_by_the_real_agent_notify_once_each_on_sqlite, ranges_crossed_by_the_real_agent_notify_once_each_on_postgres);
 on_both_stores!(retry_story: a_failing_receiver_gets_retries_and_a_kill_loses_nothing_on_sqlite, a_failing_receiver_gets_retries_and_a_kill_loses_nothing_on_postgres);
 
+on_both_stores!(cut_send_story: a_send_cut_by_a_killed_node_is_logged_and_sent_again_on_sqlite, a_send_cut_by_a_killed_node_is_logged_and_sent_again_on_postgres);
 on_both_stores!(followup_story: repeats_escalation_acknowledgement_and_maintenance_through_the_server_on_sqlite, repeats_escalation_acknowledgement_and_maintenance_through_the_server_on_postgres);
 
 /// The `kind` and `severity` of each call to `path` about `host`, in order.
@@ -969,6 +970,55 @@ fn a_hung_receiver_holds_only_its_own_channel() {
         hung_one["status"], "pending",
         "the hung send is still waiting: {hung_one}"
     );
+}
+
+/// A node killed mid-send held that channel for the whole lease and the
+/// send it started was in no log. The lease is the send timeout plus a
+/// margin; once it runs out, the next node logs the lost attempt (it may
+/// have arrived), counts it, and sends again.
+fn cut_send_story(extra: &[&str]) {
+    let mut server = server(extra, "send_timeout_secs = 1\n", true);
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hung_url = format!("http://{}", hung.local_addr().expect("addr"));
+    let (connected, arrived) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hung.incoming().flatten() {
+            let _ = connected.send(());
+            held.push(stream);
+        }
+    });
+    let channel = created(
+        &server,
+        "/channels",
+        &json!({"name": "hung", "kind": "webhook", "url": format!("{hung_url}/hook")}),
+    );
+    let (status, queued) = post(&server, &format!("/channels/{channel}/test"), &json!({}));
+    assert_eq!(status, 202, "{queued}");
+    let id = queued["notification_id"].as_i64().expect("id");
+    arrived
+        .recv_timeout(WAIT)
+        .expect("the server connects to the receiver");
+    server.kill();
+    server.restart();
+    arrived
+        .recv_timeout(WAIT)
+        .expect("the restarted node sends the notice again");
+    let logged = wait_for(WAIT, || {
+        let one = server.api_get(&format!("/notifications/{id}"));
+        let attempts = one["attempts"].as_array()?;
+        (attempts.len() >= 2).then(|| attempts.clone())
+    })
+    .expect("both sends are logged");
+    assert_eq!(logged[0]["attempt"], 1, "{logged:?}");
+    assert_eq!(logged[0]["ok"], false, "{logged:?}");
+    assert!(
+        logged[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("stopped during the send")),
+        "the cut send says what happened: {logged:?}"
+    );
+    assert_eq!(logged[1]["attempt"], 2, "{logged:?}");
 }
 
 /// An outage of the server longer than `silent_after_secs` made every

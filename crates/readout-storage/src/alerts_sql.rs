@@ -745,13 +745,60 @@ macro_rules! impl_alerts {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<$crate::NotificationRow>, $crate::DbError> {
-                let mut rows: Vec<$crate::NotificationRow> = $crate::sqlx::query_as($claim)
+                use $crate::sqlx;
+                let mut tx = self.begin_write().await?;
+                // A lease that ran out with its owner still named: that node
+                // died mid-send. The send it started is an attempt (it may
+                // have arrived), so it is logged and counted before the
+                // notice is claimed again. The owner is checked on the
+                // update, so two nodes never log one twice.
+                let lapsed: Vec<(i64, String, i64, i32)> = sqlx::query_as(
+                    "SELECT id, lease_owner, lease_until_ms, attempts FROM notifications \
+                     WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_until_ms < $1 \
+                     ORDER BY id LIMIT 100",
+                )
+                .bind(now_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (id, owner, until, attempts) in lapsed {
+                    let error = format!(
+                        "node {owner} stopped during the send; whether it arrived is unknown"
+                    );
+                    let moved = sqlx::query(
+                        "UPDATE notifications SET attempts = attempts + 1, lease_owner = NULL, \
+                         last_error = $3 WHERE id = $1 AND lease_owner = $2",
+                    )
+                    .bind(id)
+                    .bind(&owner)
+                    .bind(&error)
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 0 {
+                        continue;
+                    }
+                    let started = until.saturating_sub(lease_ms).min(now_ms);
+                    sqlx::query(
+                        "INSERT INTO delivery_attempts (notification_id, attempt, at_ms, duration_ms, \
+                         node, ok, status_code, error) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+                    )
+                    .bind(id)
+                    .bind(attempts.saturating_add(1))
+                    .bind(started)
+                    .bind(now_ms.saturating_sub(started))
+                    .bind(&owner)
+                    .bind(false)
+                    .bind(&error)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut rows: Vec<$crate::NotificationRow> = sqlx::query_as($claim)
                     .bind(now_ms)
                     .bind(node)
                     .bind(now_ms.saturating_add(lease_ms))
                     .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 rows.sort_by_key(|r| r.id);
                 Ok(rows)
             }
