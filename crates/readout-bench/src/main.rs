@@ -1,0 +1,137 @@
+//! `readout-bench ingest`: starts the real server on SQLite or PostgreSQL,
+//! creates hosts with 15 data sources on real corpus outputs, drives gzip
+//! cycles at it over loopback HTTP from many connections, and prints what
+//! it carried and what that cost. See the README's "Ingest benchmark".
+
+mod drive;
+mod load;
+mod server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(about = "Load benchmarks of a real Readout server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Cycles per second at saturation and latency at a fixed offered rate.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Store {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, clap::Args)]
+struct IngestArgs {
+    #[arg(long, value_enum, default_value = "sqlite")]
+    store: Store,
+    /// A PostgreSQL database the run may fill (with `--store postgres`).
+    #[arg(long, env = "READOUT_BENCH_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    hosts: usize,
+    /// Parallel connections at saturation.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of each phase (saturation, then the fixed rate).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Offered cycles per second of the fixed-rate phase.
+    #[arg(long, default_value_t = 500)]
+    rate: u32,
+    /// The `readout` binary; by default the one beside this one.
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Where the server keeps its data (a disk, not tmpfs, for honest fsyncs).
+    #[arg(long, default_value = "target/bench-data")]
+    data_dir: PathBuf,
+    /// `shared/corpus` of the Readout repository's workspace.
+    #[arg(long, default_value = "../shared/corpus")]
+    corpus: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // reqwest is built without a TLS provider of its own (the server's
+    // choice); the bench speaks plain HTTP but must still name one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Bench::Ingest(args) = cli.command;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(ingest(args))
+}
+
+async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    let binary = match &args.server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("the bench binary's folder")?
+            .join("readout"),
+    };
+    let database_url = match args.store {
+        Store::Sqlite => None,
+        Store::Postgres => Some(
+            args.postgres_url
+                .clone()
+                .context("--store postgres needs --postgres-url (or READOUT_BENCH_POSTGRES_URL)")?,
+        ),
+    };
+    std::fs::create_dir_all(&args.data_dir)?;
+    let data_dir = tempfile::tempdir_in(&args.data_dir)?;
+    let profiles = load::variants(&args.corpus)?;
+    let server = server::Server::start(&binary, data_dir.path(), database_url.as_deref())?;
+    eprintln!("server {} (pid {}) on {:?}", server.url, server.pid(), args.store);
+
+    let load = Arc::new(drive::Load::set_up(&server, profiles, args.hosts).await?);
+    eprintln!(
+        "{} hosts, {} values and {} bytes of output per cycle",
+        args.hosts,
+        load.values_per_cycle(),
+        load.raw_bytes_per_cycle()
+    );
+
+    drive::saturate(&load, args.connections, Duration::from_secs(3)).await;
+    let cpu_before = server.cpu_secs()?;
+    let saturated = drive::saturate(&load, args.connections, Duration::from_secs(args.seconds)).await;
+    let cpu_saturated = server.cpu_secs()? - cpu_before;
+    let cpu_before = server.cpu_secs()?;
+    let fixed = drive::fixed_rate(&load, args.rate, Duration::from_secs(args.seconds)).await;
+    let cpu_fixed = server.cpu_secs()? - cpu_before;
+
+    let values = load.values_per_cycle();
+    println!("| phase | cycles/s | values/s | p50 | p99 | errors | server CPU |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, run, cpu) in [
+        (format!("saturation, {} connections", args.connections), &saturated, cpu_saturated),
+        (format!("offered {} cycles/s", args.rate), &fixed, cpu_fixed),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {} | {:.0} % |",
+            run.rate(),
+            run.rate() * values,
+            run.quantile_ms(0.50),
+            run.quantile_ms(0.99),
+            run.errors,
+            100.0 * cpu / run.elapsed.as_secs_f64()
+        );
+    }
+    println!("\npeak server RSS: {:.0} MiB", server.peak_rss_mib()?);
+    if let Some(first) = saturated.first_error.as_ref().or(fixed.first_error.as_ref()) {
+        println!("first error: {first}");
+    }
+    Ok(())
+}
