@@ -61,7 +61,8 @@ impl Load {
             let tasks: Vec<_> = chunk
                 .iter()
                 .map(|&i| {
-                    let (client, api, cycles_url) = (client.clone(), api.clone(), cycles_url.clone());
+                    let (client, api, cycles_url) =
+                        (client.clone(), api.clone(), cycles_url.clone());
                     tokio::spawn(async move { add_host(&client, &api, &cycles_url, i).await })
                 })
                 .collect();

@@ -89,7 +89,10 @@ pub(crate) const COMMANDS: [(&str, &str, &str, &[&str]); 15] = [
         "readout_sensors",
         "sensors",
         "sensors",
-        &["netdata-sensors-Au-amd-epyc.txt", "lm-sensors-readme-thinkpad.txt"],
+        &[
+            "netdata-sensors-Au-amd-epyc.txt",
+            "lm-sensors-readme-thinkpad.txt",
+        ],
     ),
     (
         "readout_uptime_s",
@@ -284,7 +287,8 @@ mod tests {
 
     #[test]
     fn a_body_is_gzip_of_the_whole_cycle() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
         let profiles = super::variants(&corpus).expect("corpus");
         let body = super::gzip_body(&profiles[0][3], "c-1", 1_700_000_000_000);
         let mut json = String::new();

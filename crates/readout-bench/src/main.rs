@@ -82,19 +82,23 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             .context("the bench binary's folder")?
             .join("readout"),
     };
-    let database_url = match args.store {
-        Store::Sqlite => None,
-        Store::Postgres => Some(
-            args.postgres_url
-                .clone()
-                .context("--store postgres needs --postgres-url (or READOUT_BENCH_POSTGRES_URL)")?,
-        ),
-    };
+    let database_url =
+        match args.store {
+            Store::Sqlite => None,
+            Store::Postgres => Some(args.postgres_url.clone().context(
+                "--store postgres needs --postgres-url (or READOUT_BENCH_POSTGRES_URL)",
+            )?),
+        };
     std::fs::create_dir_all(&args.data_dir)?;
     let data_dir = tempfile::tempdir_in(&args.data_dir)?;
     let profiles = load::variants(&args.corpus)?;
     let server = server::Server::start(&binary, data_dir.path(), database_url.as_deref())?;
-    eprintln!("server {} (pid {}) on {:?}", server.url, server.pid(), args.store);
+    eprintln!(
+        "server {} (pid {}) on {:?}",
+        server.url,
+        server.pid(),
+        args.store
+    );
 
     let load = Arc::new(drive::Load::set_up(&server, profiles, args.hosts).await?);
     eprintln!(
@@ -106,7 +110,8 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     drive::saturate(&load, args.connections, Duration::from_secs(3)).await;
     let cpu_before = server.cpu_secs()?;
-    let saturated = drive::saturate(&load, args.connections, Duration::from_secs(args.seconds)).await;
+    let saturated =
+        drive::saturate(&load, args.connections, Duration::from_secs(args.seconds)).await;
     let cpu_saturated = server.cpu_secs()? - cpu_before;
     let cpu_before = server.cpu_secs()?;
     let fixed = drive::fixed_rate(&load, args.rate, Duration::from_secs(args.seconds)).await;
@@ -116,7 +121,11 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     println!("| phase | cycles/s | values/s | p50 | p99 | errors | server CPU |");
     println!("|---|---|---|---|---|---|---|");
     for (name, run, cpu) in [
-        (format!("saturation, {} connections", args.connections), &saturated, cpu_saturated),
+        (
+            format!("saturation, {} connections", args.connections),
+            &saturated,
+            cpu_saturated,
+        ),
         (format!("offered {} cycles/s", args.rate), &fixed, cpu_fixed),
     ] {
         println!(
@@ -130,7 +139,11 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         );
     }
     println!("\npeak server RSS: {:.0} MiB", server.peak_rss_mib()?);
-    if let Some(first) = saturated.first_error.as_ref().or(fixed.first_error.as_ref()) {
+    if let Some(first) = saturated
+        .first_error
+        .as_ref()
+        .or(fixed.first_error.as_ref())
+    {
         println!("first error: {first}");
     }
     Ok(())

@@ -15,7 +15,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start(binary: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
+    pub(crate) fn start(
+        binary: &Path,
+        data_dir: &Path,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
         command
             .arg("serve")
@@ -42,7 +46,6 @@ impl Server {
         Ok(Self {
             url: format!("http://{addr}"),
             child,
-
         })
     }
 

@@ -21,6 +21,12 @@ const EDITING_QUEUE: usize = 16;
 /// How often old history is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
+/// How often the compactor looks at the series head when it is drained.
+const COMPACT_EVERY: Duration = Duration::from_secs(2);
+/// Head rows folded per transaction: short enough that cycles, the outbox
+/// and pages waiting for the write lock are not held up.
+const COMPACT_BATCH: u32 = 32;
+
 /// Serves until `shutdown` resolves. `on_ready` gets the bound address
 /// (useful with port 0).
 pub async fn serve<D: Database>(
@@ -77,6 +83,7 @@ pub async fn serve<D: Database>(
             history_days: config.history_days,
         }),
     };
+    let compactor = tokio::spawn(compact_loop(db.clone()));
     let pruner = tokio::spawn(prune_loop(db, config.clone()));
     let app = crate::routes::router(state);
 
@@ -100,6 +107,7 @@ pub async fn serve<D: Database>(
     )
     .await;
     pruner.abort();
+    compactor.abort();
     sweeper.abort();
     // Sends in flight finish, so a receiver that answered is recorded.
     let _ = stop_delivery.send(true);
@@ -146,6 +154,23 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .open(path)?;
     writeln!(file, "{text}")?;
     file.sync_all()
+}
+
+/// Folds the series head into points and roll-ups, batch after batch while
+/// it is behind. Every node runs it; one transaction at a time holds a
+/// batch, and a batch another node folded first is simply gone.
+async fn compact_loop<D: Database>(db: D) {
+    loop {
+        match db.compact_head(COMPACT_BATCH).await {
+            Ok(n) if n == u64::from(COMPACT_BATCH) => {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "compacting the series head failed"),
+        }
+        tokio::time::sleep(COMPACT_EVERY).await;
+    }
 }
 
 async fn prune_loop<D: Database>(db: D, config: Config) {

@@ -454,6 +454,27 @@ async fn variables_story<D: Database>(db: D) {
     assert_eq!(total, 120, "each value counted once");
     assert_eq!(year.points.last().map(|p| p.max), Some(119.0));
 
+    // Values are read from the head until the compactor folds it into
+    // points and roll-ups; part-way through (a 5-minute bucket half in
+    // each) and after, every read answers the same.
+    let before = (raw.points.clone(), five.points.clone(), year.points.clone());
+    let reads = || async {
+        let read = |range| series::query(&db, "h_v", "load_1", range, 0);
+        (
+            read(q(T0, T0 + 10 * MIN, 100)).await.expect("raw").points,
+            read(q(T0, T0 + 120 * MIN, 24)).await.expect("5m").points,
+            read(q(T0 - 364 * 24 * RES_1H, T0 + RES_1H * 2, 500))
+                .await
+                .expect("1h")
+                .points,
+        )
+    };
+    assert_eq!(db.compact_head(52).await.expect("compact"), 52);
+    assert_eq!(reads().await, before, "half compacted");
+    while db.compact_head(50).await.expect("compact") > 0 {}
+    assert_eq!(reads().await, before, "compacted");
+    assert_eq!(db.series_list("h_v").await.expect("variables"), info);
+
     // Back-fill replaces points and recomputes their buckets.
     let fixed: Vec<SampleRow> = (5..10)
         .map(|m| SampleRow {

@@ -38,6 +38,18 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
+    /// The oldest head rows no other node's compactor holds.
+    const HEAD_CLAIM: &str =
+        "SELECT id, at_ms, data FROM samples ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+
+    /// A read transaction whose statements see one snapshot: the head and
+    /// what the compactor moved out of it are never both seen, nor neither.
+    async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+    }
+
     /// Closes every connection (tests drop their database afterwards).
     pub async fn close(&self) {
         self.pool.close().await;

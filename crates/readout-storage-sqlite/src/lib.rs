@@ -124,6 +124,15 @@ impl SqliteStore {
         }
         begun
     }
+
+    /// The oldest head rows, for the compactor (one writer: no one else
+    /// holds them).
+    const HEAD_CLAIM: &str = "SELECT id, at_ms, data FROM samples ORDER BY id LIMIT $1";
+
+    /// A read transaction: its statements see one snapshot (WAL).
+    async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin().await
+    }
 }
 
 readout_storage::impl_sql_database!(SqliteStore, sqlx::Sqlite);

@@ -62,15 +62,11 @@ macro_rules! impl_alerts {
                 $crate::DbError,
             > {
                 use $crate::readout_alerting::route::Reading;
-                let rows: Vec<(String, Option<f64>, Option<String>)> = $crate::sqlx::query_as(
-                    "SELECT name, last_value, last_text FROM series WHERE host_id = $1",
-                )
-                .bind(host_id)
-                .fetch_all(&mut **tx)
-                .await?;
+                let rows = Self::series_with_latest(&mut **tx, host_id).await?;
                 Ok(rows
                     .into_iter()
-                    .filter_map(|(name, n, t)| {
+                    .filter_map(|s| {
+                        let (name, n, t) = (s.name, s.last_value, s.last_text);
                         let reading = match (n, t) {
                             (Some(n), _) => Reading::Number(n),
                             (None, Some(t)) => Reading::Text(t),

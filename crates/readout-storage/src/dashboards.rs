@@ -109,19 +109,51 @@ macro_rules! impl_dashboards {
                 res_ms: i64,
                 from_ms: i64,
             ) -> Result<Vec<$crate::SparkPoint>, $crate::DbError> {
-                Ok($crate::sqlx::query_as(
-                    "SELECT s.host_id, r.bucket_ms, r.sum / r.count AS avg FROM hosts h \
+                use $crate::sqlx;
+                let mut tx = self.begin_read().await?;
+                let stored: Vec<(String, i64, f64, i64)> = sqlx::query_as(
+                    "SELECT s.host_id, r.bucket_ms, r.sum, r.count FROM hosts h \
                      JOIN series s ON s.host_id = h.id AND s.name = $2 \
                      JOIN rollups r ON r.series_id = s.id AND r.res_ms = $3 AND r.bucket_ms >= $4 \
-                     WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL \
-                     ORDER BY s.host_id, r.bucket_ms",
+                     WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL",
                 )
                 .bind(workspace_id)
                 .bind(variable)
                 .bind(res_ms)
                 .bind(from_ms)
-                .fetch_all(&self.pool)
-                .await?)
+                .fetch_all(&mut *tx)
+                .await?;
+                // (host, bucket) → (sum, count): stored roll-ups plus the head.
+                let mut buckets: std::collections::BTreeMap<(String, i64), (f64, i64)> = stored
+                    .into_iter()
+                    .map(|(host, bucket, sum, count)| ((host, bucket), (sum, count)))
+                    .collect();
+                let series: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT s.host_id, s.id FROM hosts h JOIN series s ON s.host_id = h.id AND s.name = $2 \
+                     WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL",
+                )
+                .bind(workspace_id)
+                .bind(variable)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (host, id) in series {
+                    let head = Self::head_points(&mut tx, &host, id, from_ms, i64::MAX).await?;
+                    for (at_ms, value) in head {
+                        let key = (host.clone(), $crate::series::bucket_start(at_ms, res_ms));
+                        let entry = buckets.entry(key).or_insert((0.0, 0));
+                        entry.0 += value;
+                        entry.1 += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(buckets
+                    .into_iter()
+                    .map(|((host_id, bucket_ms), (sum, count))| $crate::SparkPoint {
+                        host_id,
+                        bucket_ms,
+                        avg: sum / count.max(1) as f64,
+                    })
+                    .collect())
             }
 
             async fn delete_layout(&self, host_id: &str, device: &str) -> Result<(), $crate::DbError> {

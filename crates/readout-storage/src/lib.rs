@@ -12,6 +12,7 @@ mod alerts;
 pub mod alerts_sql;
 pub mod codec;
 mod dashboards;
+pub mod head;
 mod models;
 pub mod series;
 pub mod sql;
@@ -267,4 +268,8 @@ pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'stat
     /// Drops history older than the retention allows (the latest output of
     /// each command stays). Returns rows removed.
     fn prune(&self, retention: Retention) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Folds up to `limit` of the oldest head rows into points and
+    /// roll-ups, in one transaction; returns how many it folded.
+    fn compact_head(&self, limit: u32) -> impl Future<Output = Result<u64, DbError>> + Send;
 }

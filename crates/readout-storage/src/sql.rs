@@ -17,11 +17,9 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
     r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
 
-/// Adds one value to a roll-up bucket (`$1` series, `$2` resolution,
-/// `$3` bucket, `$4` value, `$5` time).
-pub const ROLLUP_ADD: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, \
-    last, last_at_ms) VALUES ($1, $2, $3, $4, $4, $4, 1, $4, $5) \
-    ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET \
+/// Merges an aggregate of new points into a roll-up bucket (`series_id,
+/// res_ms, bucket_ms, min, max, sum, count, last, last_at_ms` per row).
+pub const ROLLUP_MERGE: &str = " ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET \
     min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END, \
     max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END, \
     sum = rollups.sum + excluded.sum, count = rollups.count + excluded.count, \
@@ -35,85 +33,188 @@ pub const ROLLUP_SET: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms,
     ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET min = excluded.min, max = excluded.max, \
     sum = excluded.sum, count = excluded.count, last = excluded.last, last_at_ms = excluded.last_at_ms";
 
-/// Creates a series or moves its latest value forward; returns its id.
-pub const SERIES_UPSERT: &str = "INSERT INTO series (host_id, name, source, last_at_ms, last_value, \
-    last_text) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id, name) DO UPDATE SET \
-    source = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.source ELSE series.source END, \
-    last_value = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_value \
-    ELSE series.last_value END, \
-    last_text = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_text \
-    ELSE series.last_text END, \
-    last_at_ms = CASE WHEN excluded.last_at_ms >= series.last_at_ms THEN excluded.last_at_ms \
-    ELSE series.last_at_ms END \
-    RETURNING id";
-
 /// Implements [`crate::Database`] for a struct with a `pool: sqlx::Pool<$db>`.
 #[macro_export]
 macro_rules! impl_sql_database {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Upserts the series of `name`; returns its id.
-            async fn upsert_series(
+            /// The host's series ids by name, creating those `wanted` names
+            /// that have none and moving those to their new source (one
+            /// statement per hundred; none once a host's variables are known).
+            async fn series_ids(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
                 host_id: &str,
-                source: &str,
-                name: &str,
+                wanted: &[(&str, &str)],
                 at_ms: i64,
-                value: &$crate::readout_parse::Value,
-            ) -> Result<i64, $crate::DbError> {
-                let (number, text) = match value {
-                    $crate::readout_parse::Value::Number(n) => (Some(*n), None),
-                    $crate::readout_parse::Value::Text(t) => (None, Some(t.as_str())),
-                };
-                Ok($crate::sqlx::query_scalar($crate::sql::SERIES_UPSERT)
-                    .bind(host_id)
-                    .bind(name)
-                    .bind(source)
-                    .bind(at_ms)
-                    .bind(number)
-                    .bind(text)
-                    .fetch_one(&mut **tx)
-                    .await?)
+            ) -> Result<std::collections::HashMap<String, i64>, $crate::DbError> {
+                use $crate::sqlx;
+                let known: Vec<(i64, String, String)> =
+                    sqlx::query_as("SELECT id, name, source FROM series WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                let sources: std::collections::HashMap<&str, &str> =
+                    known.iter().map(|(_, name, source)| (name.as_str(), source.as_str())).collect();
+                // New names, and names another source now produces.
+                let missing: Vec<&(&str, &str)> = wanted
+                    .iter()
+                    .filter(|(name, source)| sources.get(name) != Some(source))
+                    .collect();
+                let mut ids: std::collections::HashMap<String, i64> =
+                    known.iter().map(|(id, name, _)| (name.clone(), *id)).collect();
+                for chunk in missing.chunks(100) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO series (host_id, name, source, last_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, (name, source)| {
+                        row.push_bind(host_id)
+                            .push_bind(*name)
+                            .push_bind(*source)
+                            .push_bind(at_ms);
+                    });
+                    // Another node may have made some meanwhile: RETURNING
+                    // gives their ids too.
+                    insert.push(" ON CONFLICT (host_id, name) DO UPDATE SET source = excluded.source RETURNING id, name");
+                    let made: Vec<(i64, String)> =
+                        insert.build_query_as().fetch_all(&mut **tx).await?;
+                    ids.extend(made.into_iter().map(|(id, name)| (name, id)));
+                }
+                Ok(ids)
             }
 
-            /// Stores the values parsed from one new cycle.
+            /// Writes values of one time into the head: their numbers as one
+            /// row, and every value into the host's latest readings.
+            /// The caller holds the host's row lock (see `store_cycles`).
             async fn store_values(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
                 host_id: &str,
                 at_ms: i64,
-                parsed: &$crate::readout_parse::host::CycleValues,
+                values: &[(&str, &str, &$crate::readout_parse::Value)],
             ) -> Result<(), $crate::DbError> {
+                use $crate::head::{Latest, LatestValue};
+                use $crate::readout_parse::Value;
                 use $crate::sqlx;
-                for (name, (source, value)) in &parsed.values {
-                    let id = Self::upsert_series(tx, host_id, source, name, at_ms, value).await?;
-                    let $crate::readout_parse::Value::Number(n) = value else {
-                        continue;
+                if values.is_empty() {
+                    return Ok(());
+                }
+                let wanted: Vec<(&str, &str)> = values.iter().map(|(n, s, _)| (*n, *s)).collect();
+                let ids = Self::series_ids(tx, host_id, &wanted, at_ms).await?;
+                let mut latest = Self::load_latest(&mut **tx, host_id).await?;
+                let mut numbers = Vec::with_capacity(values.len());
+                for (name, _, value) in values {
+                    let Some(&id) = ids.get(*name) else { continue };
+                    let value = match value {
+                        Value::Number(n) => {
+                            numbers.push((id, *n));
+                            LatestValue::Number(*n)
+                        }
+                        Value::Text(t) => LatestValue::Text(t.clone()),
                     };
-                    let added = sqlx::query(
-                        "INSERT INTO points (series_id, at_ms, value) VALUES ($1, $2, $3) \
-                         ON CONFLICT (series_id, at_ms) DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(at_ms)
-                    .bind(*n)
-                    .execute(&mut **tx)
-                    .await?;
-                    // A point seen before must not count twice in its buckets.
-                    if added.rows_affected() == 0 {
-                        continue;
-                    }
-                    for res in $crate::series::RESOLUTIONS {
-                        sqlx::query($crate::sql::ROLLUP_ADD)
-                            .bind(id)
-                            .bind(res)
-                            .bind($crate::series::bucket_start(at_ms, res))
-                            .bind(*n)
-                            .bind(at_ms)
-                            .execute(&mut **tx)
-                            .await?;
+                    latest.offer(id, at_ms, value);
+                }
+                if !numbers.is_empty() {
+                    sqlx::query("INSERT INTO samples (host_id, at_ms, data) VALUES ($1, $2, $3)")
+                        .bind(host_id)
+                        .bind(at_ms)
+                        .bind($crate::head::encode_values(&numbers))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Self::save_latest(&mut **tx, host_id, &latest).await?;
+                Ok(())
+            }
+
+            async fn load_latest(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+            ) -> Result<$crate::head::Latest, $crate::DbError> {
+                let stored: Option<Vec<u8>> =
+                    $crate::sqlx::query_scalar("SELECT data FROM latest WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                stored.map_or_else(|| Ok($crate::head::Latest::default()), |b| $crate::head::Latest::decode(&b))
+            }
+
+            async fn save_latest(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                latest: &$crate::head::Latest,
+            ) -> Result<(), $crate::DbError> {
+                $crate::sqlx::query(
+                    "INSERT INTO latest (host_id, data) VALUES ($1, $2) \
+                     ON CONFLICT (host_id) DO UPDATE SET data = excluded.data",
+                )
+                .bind(host_id)
+                .bind(latest.encode())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            /// The head's values of series `id` of a host in `[from, to)`,
+            /// oldest first; at one time the latest write wins.
+            async fn head_points(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                id: i64,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(i64, f64)>, $crate::DbError> {
+                let rows: Vec<(i64, Vec<u8>)> = $crate::sqlx::query_as(
+                    "SELECT at_ms, data FROM samples WHERE host_id = $1 AND at_ms >= $2 AND at_ms < $3 \
+                     ORDER BY at_ms, id",
+                )
+                .bind(host_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut points: Vec<(i64, f64)> = Vec::new();
+                for (at_ms, data) in rows {
+                    for (sid, value) in $crate::head::decode_values(&data)? {
+                        if sid != id {
+                            continue;
+                        }
+                        match points.last_mut() {
+                            Some(last) if last.0 == at_ms => last.1 = value,
+                            _ => points.push((at_ms, value)),
+                        }
                     }
                 }
-                Ok(())
+                Ok(points)
+            }
+
+            /// The host's series with their latest readings: the head's
+            /// latest row overrides what the series rows hold.
+            async fn series_with_latest(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+            ) -> Result<Vec<$crate::SeriesInfo>, $crate::DbError> {
+                use $crate::head::{Latest, LatestValue};
+                let rows: Vec<(i64, String, String, i64, Option<f64>, Option<String>)> =
+                    $crate::sqlx::query_as(
+                        "SELECT id, name, source, last_at_ms, last_value, last_text FROM series \
+                         WHERE host_id = $1 ORDER BY name",
+                    )
+                    .bind(host_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let latest = Self::load_latest(&mut *conn, host_id).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, source, last_at_ms, last_value, last_text)| {
+                        let mut info = $crate::SeriesInfo { name, source, last_at_ms, last_value, last_text };
+                        if let Some((at, value)) = latest.0.get(&id).filter(|(at, _)| *at >= last_at_ms) {
+                            info.last_at_ms = *at;
+                            (info.last_value, info.last_text) = match value {
+                                LatestValue::Number(n) => (Some(*n), None),
+                                LatestValue::Text(t) => (None, Some(t.clone())),
+                            };
+                        }
+                        info
+                    })
+                    .collect())
             }
 
             /// Recomputes one roll-up bucket from the raw points.
@@ -508,9 +609,42 @@ macro_rules! impl_sql_database {
                 names: &[String],
                 before_ms: i64,
             ) -> Result<Vec<(String, $crate::Reading)>, $crate::DbError> {
-                let mut out = Vec::new();
-                for name in names {
-                    let row: Option<(i64, f64)> = $crate::sqlx::query_as(
+                use $crate::sqlx;
+                let mut tx = self.begin_read().await?;
+                let ids: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, name FROM series WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let wanted: std::collections::HashMap<i64, &String> = ids
+                    .iter()
+                    .filter(|(_, name)| names.contains(name))
+                    .map(|(id, name)| (*id, name))
+                    .collect();
+                // The head's last writes first: a counter's previous reading
+                // is nearly always in the cycle before.
+                let recent: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT at_ms, data FROM samples WHERE host_id = $1 AND at_ms < $2 \
+                     ORDER BY at_ms DESC, id DESC LIMIT 10",
+                )
+                .bind(host_id)
+                .bind(before_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut found: std::collections::BTreeMap<String, $crate::Reading> =
+                    std::collections::BTreeMap::new();
+                for (at_ms, data) in recent {
+                    for (id, value) in $crate::head::decode_values(&data)? {
+                        if let Some(name) = wanted.get(&id) {
+                            found
+                                .entry((*name).clone())
+                                .or_insert($crate::Reading { at_ms, value });
+                        }
+                    }
+                }
+                let missing: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
+                for name in missing {
+                    let row: Option<(i64, f64)> = sqlx::query_as(
                         "SELECT p.at_ms, p.value FROM points p JOIN series s ON s.id = p.series_id \
                          WHERE s.host_id = $1 AND s.name = $2 AND p.at_ms < $3 \
                          ORDER BY p.at_ms DESC LIMIT 1",
@@ -518,13 +652,14 @@ macro_rules! impl_sql_database {
                     .bind(host_id)
                     .bind(name)
                     .bind(before_ms)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                     if let Some((at_ms, value)) = row {
-                        out.push((name.clone(), $crate::Reading { at_ms, value }));
+                        found.insert(name.clone(), $crate::Reading { at_ms, value });
                     }
                 }
-                Ok(out)
+                tx.commit().await?;
+                Ok(found.into_iter().collect())
             }
 
             async fn store_cycles(
@@ -558,40 +693,45 @@ macro_rules! impl_sql_database {
                         outcome.push($crate::Stored::Duplicate);
                         continue;
                     };
-                    for r in &c.results {
-                        let (output, encoding) = $crate::codec::encode(&r.output);
-                        sqlx::query(
+                    if !c.results.is_empty() {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
                             "INSERT INTO command_results (cycle_pk, host_id, name, started_at_ms, duration_ms, \
                              exit_code, signal, timed_out, truncated, output, output_encoding, output_bytes, \
-                             parse_errors_json) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                        )
-                        .bind(pk)
-                        .bind(&inc.host_id)
-                        .bind(&r.name)
-                        .bind(c.started_at_ms)
-                        .bind(to_i64(r.duration_ms))
-                        .bind(r.exit_code)
-                        .bind(r.signal)
-                        .bind(r.timed_out)
-                        .bind(r.truncated)
-                        .bind(output)
-                        .bind(encoding)
-                        .bind(to_i64(r.output.len() as u64))
-                        .bind(inc.parse_errors_json(&r.name))
-                        .execute(&mut *tx)
-                        .await?;
+                             parse_errors_json) ",
+                        );
+                        insert.push_values(&c.results, |mut row, r| {
+                            let (output, encoding) = $crate::codec::encode(&r.output);
+                            row.push_bind(pk)
+                                .push_bind(inc.host_id.clone())
+                                .push_bind(r.name.clone())
+                                .push_bind(c.started_at_ms)
+                                .push_bind(to_i64(r.duration_ms))
+                                .push_bind(r.exit_code)
+                                .push_bind(r.signal)
+                                .push_bind(r.timed_out)
+                                .push_bind(r.truncated)
+                                .push_bind(output)
+                                .push_bind(encoding)
+                                .push_bind(to_i64(r.output.len() as u64))
+                                .push_bind(inc.parse_errors_json(&r.name));
+                        });
+                        insert.build().execute(&mut *tx).await?;
                     }
-                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, &inc.parsed).await?;
                     // What the agent says of itself is taken in the order cycles
                     // reach the server (its own clock), never by the time the
                     // agent's clock gave: one cycle dated years ahead must not
-                    // freeze them.
+                    // freeze them. This also locks the host's row, so two nodes
+                    // never interleave their writes of its latest readings.
                     sqlx::query(
                         "UPDATE hosts SET last_cycle_at_ms = CASE WHEN COALESCE(last_cycle_at_ms, 0) < $2 \
-                         THEN $2 ELSE last_cycle_at_ms END, agent_version = $3, agent_hostname = $4, \
-                         agent_os = $5, agent_arch = $6, allowlist_json = $7 \
-                         WHERE id = $1 AND COALESCE(last_seen_at_ms, 0) <= $8",
+                         THEN $2 ELSE last_cycle_at_ms END, \
+                         agent_version = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $3 ELSE agent_version END, \
+                         agent_hostname = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $4 ELSE agent_hostname END, \
+                         agent_os = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $5 ELSE agent_os END, \
+                         agent_arch = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $6 ELSE agent_arch END, \
+                         allowlist_json = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $7 ELSE allowlist_json END, \
+                         last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $8 THEN $8 ELSE last_seen_at_ms END \
+                         WHERE id = $1",
                     )
                     .bind(&inc.host_id)
                     .bind(c.started_at_ms)
@@ -603,14 +743,13 @@ macro_rules! impl_sql_database {
                     .bind(inc.received_at_ms)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "UPDATE hosts SET last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $2 \
-                         THEN $2 ELSE last_seen_at_ms END WHERE id = $1",
-                    )
-                    .bind(&inc.host_id)
-                    .bind(inc.received_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
+                    let values: Vec<(&str, &str, &$crate::readout_parse::Value)> = inc
+                        .parsed
+                        .values
+                        .iter()
+                        .map(|(name, (source, value))| (name.as_str(), source.as_str(), value))
+                        .collect();
+                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, &values).await?;
                     Self::alert_cycle(&mut tx, inc).await?;
                     outcome.push($crate::Stored::New);
                 }
@@ -690,35 +829,82 @@ macro_rules! impl_sql_database {
                 host_id: &str,
                 samples: &[$crate::SampleRow],
             ) -> Result<u64, $crate::DbError> {
-                use $crate::sqlx;
                 let mut tx = self.begin_write().await?;
-                let mut touched = std::collections::BTreeSet::new();
-                let mut written = 0;
+                // Locks the host's row, as a cycle does (see store_values).
+                $crate::sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
+                    .bind(host_id)
+                    .execute(&mut *tx)
+                    .await?;
+                use $crate::head::{Latest, LatestValue};
+                use $crate::readout_parse::Value;
+                use $crate::sqlx;
+                let Some(first_at) = samples.iter().map(|s| s.at_ms).min() else {
+                    tx.commit().await?;
+                    return Ok(0);
+                };
+                let wanted: Vec<(&str, &str)> =
+                    samples.iter().map(|s| (s.name.as_str(), s.source.as_str())).collect();
+                let ids = Self::series_ids(&mut tx, host_id, &wanted, first_at).await?;
+                // A back-fill replaces stored points and recomputes their
+                // buckets in place, and takes the same points out of the
+                // head, so the compactor cannot bring the old values back.
+                let mut replaced: std::collections::BTreeMap<(i64, i64), f64> = std::collections::BTreeMap::new();
+                let mut latest = Self::load_latest(&mut tx, host_id).await?;
                 for s in samples {
-                    let id = Self::upsert_series(&mut tx, host_id, &s.source, &s.name, s.at_ms, &s.value)
-                        .await?;
-                    let $crate::readout_parse::Value::Number(n) = s.value else {
-                        continue;
-                    };
+                    let Some(&id) = ids.get(&s.name) else { continue };
+                    match &s.value {
+                        Value::Number(n) => {
+                            replaced.insert((id, s.at_ms), *n);
+                            latest.offer(id, s.at_ms, LatestValue::Number(*n));
+                        }
+                        Value::Text(t) => latest.offer(id, s.at_ms, LatestValue::Text(t.clone())),
+                    }
+                }
+                let last_at = samples.iter().map(|s| s.at_ms).max().unwrap_or(first_at);
+                let head: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT id, at_ms, data FROM samples WHERE host_id = $1 AND at_ms >= $2 AND at_ms <= $3",
+                )
+                .bind(host_id)
+                .bind(first_at)
+                .bind(last_at)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (row, at_ms, data) in head {
+                    let values = $crate::head::decode_values(&data)?;
+                    let kept: Vec<(i64, f64)> = values
+                        .iter()
+                        .copied()
+                        .filter(|(id, _)| !replaced.contains_key(&(*id, at_ms)))
+                        .collect();
+                    if kept.len() < values.len() {
+                        sqlx::query("UPDATE samples SET data = $2 WHERE id = $1")
+                            .bind(row)
+                            .bind($crate::head::encode_values(&kept))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                let mut touched = std::collections::BTreeSet::new();
+                for (&(id, at_ms), &value) in &replaced {
                     sqlx::query(
                         "INSERT INTO points (series_id, at_ms, value) VALUES ($1, $2, $3) \
                          ON CONFLICT (series_id, at_ms) DO UPDATE SET value = excluded.value",
                     )
                     .bind(id)
-                    .bind(s.at_ms)
-                    .bind(n)
+                    .bind(at_ms)
+                    .bind(value)
                     .execute(&mut *tx)
                     .await?;
-                    written += 1;
                     for res in $crate::series::RESOLUTIONS {
-                        touched.insert((id, res, $crate::series::bucket_start(s.at_ms, res)));
+                        touched.insert((id, res, $crate::series::bucket_start(at_ms, res)));
                     }
                 }
                 for (id, res, bucket) in touched {
                     Self::recompute_rollup(&mut tx, id, res, bucket).await?;
                 }
+                Self::save_latest(&mut tx, host_id, &latest).await?;
                 tx.commit().await?;
-                Ok(written)
+                Ok(replaced.len() as u64)
             }
 
             async fn series_count(&self, host_id: &str) -> Result<u64, $crate::DbError> {
@@ -730,13 +916,8 @@ macro_rules! impl_sql_database {
             }
 
             async fn series_list(&self, host_id: &str) -> Result<Vec<$crate::SeriesInfo>, $crate::DbError> {
-                Ok($crate::sqlx::query_as(
-                    "SELECT name, source, last_at_ms, last_value, last_text FROM series \
-                     WHERE host_id = $1 ORDER BY name",
-                )
-                .bind(host_id)
-                .fetch_all(&self.pool)
-                .await?)
+                let mut conn = self.pool.acquire().await?;
+                Self::series_with_latest(&mut conn, host_id).await
             }
 
             async fn series_rows(
@@ -747,6 +928,7 @@ macro_rules! impl_sql_database {
                 from_ms: i64,
                 to_ms: i64,
             ) -> Result<Vec<$crate::AggRow>, $crate::DbError> {
+                let mut tx = self.begin_read().await?;
                 let query = if res_ms == 0 {
                     $crate::sqlx::query_as(
                         "SELECT p.at_ms, p.value AS min, p.value AS max, p.value AS sum, \
@@ -763,14 +945,45 @@ macro_rules! impl_sql_database {
                          AND r.res_ms = $5 ORDER BY r.bucket_ms",
                     )
                 };
-                Ok(query
+                let mut rows: Vec<$crate::AggRow> = query
                     .bind(host_id)
                     .bind(name)
                     .bind(from_ms)
                     .bind(to_ms)
                     .bind(res_ms)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let id: Option<i64> =
+                    $crate::sqlx::query_scalar("SELECT id FROM series WHERE host_id = $1 AND name = $2")
+                        .bind(host_id)
+                        .bind(name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(id) = id else { return Ok(rows) };
+                // The head's buckets: a bucket may start before `from_ms`,
+                // as a stored roll-up's would.
+                let head_from = if res_ms == 0 { from_ms } else { $crate::series::bucket_start(from_ms, res_ms) };
+                let head = Self::head_points(&mut tx, host_id, id, head_from, to_ms).await?;
+                tx.commit().await?;
+                if res_ms == 0 {
+                    // A back-filled value not yet compacted replaces the stored one.
+                    let times: std::collections::HashSet<i64> = head.iter().map(|p| p.0).collect();
+                    rows.retain(|r| !times.contains(&r.at_ms));
+                    rows.extend(head.iter().map(|&(at_ms, v)| $crate::AggRow {
+                        at_ms, min: v, max: v, sum: v, count: 1, last: v,
+                    }));
+                } else {
+                    for bucket in head.chunk_by(|a, b| {
+                        $crate::series::bucket_start(a.0, res_ms) == $crate::series::bucket_start(b.0, res_ms)
+                    }) {
+                        let start = $crate::series::bucket_start(bucket[0].0, res_ms);
+                        rows.extend($crate::series::aggregate(start, bucket));
+                    }
+                }
+                // Stored rows and the head's may share a bucket; merging by
+                // time (series::merge) sums them.
+                rows.sort_by_key(|r| r.at_ms);
+                Ok(rows)
             }
 
             async fn recent_cycles(
@@ -812,8 +1025,125 @@ macro_rules! impl_sql_database {
                 Ok(())
             }
 
+            async fn compact_head(&self, limit: u32) -> Result<u64, $crate::DbError> {
+                use $crate::sqlx;
+                use std::collections::{BTreeMap, BTreeSet};
+                let mut tx = self.begin_write().await?;
+                let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(Self::HEAD_CLAIM)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                // (series, time) → value; a later write wins.
+                let mut points: BTreeMap<(i64, i64), f64> = BTreeMap::new();
+                for (_, at_ms, data) in &rows {
+                    for (id, value) in $crate::head::decode_values(data)? {
+                        points.insert((id, *at_ms), value);
+                    }
+                }
+                let points: Vec<((i64, i64), f64)> = points.into_iter().collect();
+                // Points new to the table add to their buckets; a point that
+                // was there (a back-fill) replaces it and its buckets are
+                // recomputed.
+                let mut added: BTreeSet<(i64, i64)> = BTreeSet::new();
+                for chunk in points.chunks(3000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO points (series_id, at_ms, value) ");
+                    insert.push_values(chunk, |mut row, ((id, at), value)| {
+                        row.push_bind(*id).push_bind(*at).push_bind(*value);
+                    });
+                    insert.push(" ON CONFLICT (series_id, at_ms) DO NOTHING RETURNING series_id, at_ms");
+                    let new: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                    added.extend(new);
+                }
+                let mut buckets: BTreeMap<(i64, i64, i64), ($crate::AggRow, i64)> = BTreeMap::new();
+                let mut touched = BTreeSet::new();
+                let mut last_seen: BTreeMap<i64, i64> = BTreeMap::new();
+                for &((id, at), value) in &points {
+                    let seen = last_seen.entry(id).or_insert(at);
+                    *seen = (*seen).max(at);
+                    for res in $crate::series::RESOLUTIONS {
+                        let bucket = $crate::series::bucket_start(at, res);
+                        if !added.contains(&(id, at)) {
+                            touched.insert((id, res, bucket));
+                            continue;
+                        }
+                        let (agg, last_at) = buckets.entry((id, res, bucket)).or_insert((
+                            $crate::AggRow { at_ms: bucket, min: value, max: value, sum: 0.0, count: 0, last: value },
+                            at,
+                        ));
+                        agg.min = agg.min.min(value);
+                        agg.max = agg.max.max(value);
+                        agg.sum += value;
+                        agg.count += 1;
+                        if at >= *last_at {
+                            agg.last = value;
+                            *last_at = at;
+                        }
+                    }
+                }
+                for &((id, at), value) in points.iter().filter(|(key, _)| !added.contains(key)) {
+                    sqlx::query("UPDATE points SET value = $3 WHERE series_id = $1 AND at_ms = $2")
+                        .bind(id)
+                        .bind(at)
+                        .bind(value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let buckets: Vec<_> = buckets.into_iter().collect();
+                for chunk in buckets.chunks(3000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, last, last_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, ((id, res, bucket), (agg, last_at))| {
+                        row.push_bind(*id)
+                            .push_bind(*res)
+                            .push_bind(*bucket)
+                            .push_bind(agg.min)
+                            .push_bind(agg.max)
+                            .push_bind(agg.sum)
+                            .push_bind(agg.count)
+                            .push_bind(agg.last)
+                            .push_bind(*last_at);
+                    });
+                    insert.push($crate::sql::ROLLUP_MERGE);
+                    insert.build().execute(&mut *tx).await?;
+                }
+                for (id, res, bucket) in touched {
+                    Self::recompute_rollup(&mut tx, id, res, bucket).await?;
+                }
+                // When each series was last seen: a variable silent for the
+                // roll-up retention is pruned.
+                let last_seen: Vec<(i64, i64)> = last_seen.into_iter().collect();
+                for chunk in last_seen.chunks(3000) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE series SET last_at_ms = v.column2 FROM (",
+                    );
+                    update.push_values(chunk, |mut row, (id, at)| {
+                        row.push_bind(*id).push_bind(*at);
+                    });
+                    update.push(") AS v WHERE series.id = v.column1 AND series.last_at_ms < v.column2");
+                    update.build().execute(&mut *tx).await?;
+                }
+                let folded: Vec<i64> = rows.iter().map(|r| r.0).collect();
+                for chunk in folded.chunks(3000) {
+                    let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM samples WHERE id IN (");
+                    let mut list = delete.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(folded.len() as u64)
+            }
+
             async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
+                // Head rows past the cutoff still owe their roll-ups.
+                while $crate::Database::compact_head(self, 64).await? == 64 {}
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
                 let statements: [(&str, i64); 5] = [
