@@ -924,15 +924,11 @@ fn changes_of_one_cycle_are_grouped_into_one_message() {
     assert_eq!(receiver.calls_to("/hook").len(), 1);
 }
 
-/// The delivery loop waited for every send of a claimed batch, so one
-/// hanging webhook delayed every channel on the node. A fast channel's
-/// notice now goes out while the hung one is still waiting.
-#[test]
-fn a_hung_receiver_holds_only_its_own_channel() {
-    let server = server(&[], "send_timeout_secs = 60\n", true);
-    // Accepts, reads, never answers; says when the server connected.
+/// A receiver that accepts, reads and never answers; its URL, and a
+/// channel that gets a message each time the server connects.
+fn hung_receiver() -> (String, std::sync::mpsc::Receiver<()>) {
     let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let hung_url = format!("http://{}", hung.local_addr().expect("addr"));
+    let url = format!("http://{}", hung.local_addr().expect("addr"));
     let (connected, arrived) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut held = Vec::new();
@@ -941,6 +937,16 @@ fn a_hung_receiver_holds_only_its_own_channel() {
             held.push(stream);
         }
     });
+    (url, arrived)
+}
+
+/// The delivery loop waited for every send of a claimed batch, so one
+/// hanging webhook delayed every channel on the node. A fast channel's
+/// notice now goes out while the hung one is still waiting.
+#[test]
+fn a_hung_receiver_holds_only_its_own_channel() {
+    let server = server(&[], "send_timeout_secs = 60\n", true);
+    let (hung_url, arrived) = hung_receiver();
     let fast = Receiver::start();
     let hung_channel = created(
         &server,
@@ -978,20 +984,11 @@ fn a_hung_receiver_holds_only_its_own_channel() {
 /// have arrived), counts it, and sends again.
 fn cut_send_story(extra: &[&str]) {
     let mut server = server(extra, "send_timeout_secs = 1\n", true);
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let hung_url = format!("http://{}", hung.local_addr().expect("addr"));
-    let (connected, arrived) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in hung.incoming().flatten() {
-            let _ = connected.send(());
-            held.push(stream);
-        }
-    });
+    let (hung, arrived) = hung_receiver();
     let channel = created(
         &server,
         "/channels",
-        &json!({"name": "hung", "kind": "webhook", "url": format!("{hung_url}/hook")}),
+        &json!({"name": "hung", "kind": "webhook", "url": format!("{hung}/hook")}),
     );
     let (status, queued) = post(&server, &format!("/channels/{channel}/test"), &json!({}));
     assert_eq!(status, 202, "{queued}");

@@ -56,9 +56,11 @@ macro_rules! impl_sql_database {
                 let sources: std::collections::HashMap<&str, &str> =
                     known.iter().map(|(_, name, source)| (name.as_str(), source.as_str())).collect();
                 // New names, and names another source now produces.
+                // Once per name: PostgreSQL refuses an upsert touching a row twice.
+                let mut seen = std::collections::HashSet::new();
                 let missing: Vec<&(&str, &str)> = wanted
                     .iter()
-                    .filter(|(name, source)| sources.get(name) != Some(source))
+                    .filter(|(name, source)| sources.get(name) != Some(source) && seen.insert(*name))
                     .collect();
                 let mut ids: std::collections::HashMap<String, i64> =
                     known.iter().map(|(id, name, _)| (name.clone(), *id)).collect();
