@@ -6,6 +6,7 @@
 mod drive;
 mod load;
 mod server;
+mod storage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -139,6 +140,23 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         );
     }
     println!("\npeak server RSS: {:.0} MiB", server.peak_rss_mib()?);
+    let url = database_url
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.path().join("readout.db").display()));
+    let stored = storage::measure(&url).await?;
+    println!(
+        "head emptied {:.1} s after the load; {} samples in {} bytes: {:.1} bytes per sample \
+         (values, roll-ups, series, head)",
+        stored.drained_in.as_secs_f64(),
+        stored.samples,
+        stored.value_bytes,
+        stored.bytes_per_sample()
+    );
+    println!(
+        "raw output: {} bytes sent, {} stored: {:.1}x smaller",
+        stored.raw_sent,
+        stored.raw_bytes,
+        stored.raw_ratio()
+    );
     if let Some(first) = saturated
         .first_error
         .as_ref()

@@ -28,7 +28,11 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .env("READOUT_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("READOUT_LOG", "warn")
+            // READOUT_BENCH_LOG shows the server's own logs (its stderr).
+            .env(
+                "READOUT_LOG",
+                std::env::var("READOUT_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdout(Stdio::piped());
         if let Some(url) = database_url {
             command.arg("--database-url").arg(url);

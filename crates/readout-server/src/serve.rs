@@ -25,7 +25,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 const COMPACT_EVERY: Duration = Duration::from_secs(2);
 /// Head rows folded per transaction: short enough that cycles, the outbox
 /// and pages waiting for the write lock are not held up.
-const COMPACT_BATCH: u32 = 32;
+const COMPACT_BATCH: u32 = 8;
 
 /// Serves until `shutdown` resolves. `on_ready` gets the bound address
 /// (useful with port 0).
@@ -161,7 +161,14 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// batch, and a batch another node folded first is simply gone.
 async fn compact_loop<D: Database>(db: D) {
     loop {
-        match db.compact_head(COMPACT_BATCH).await {
+        let started = std::time::Instant::now();
+        let folded = db.compact_head(COMPACT_BATCH).await;
+        tracing::debug!(
+            duration_ms = started.elapsed().as_millis(),
+            ?folded,
+            "compacted the head"
+        );
+        match folded {
             Ok(n) if n == u64::from(COMPACT_BATCH) => {
                 tokio::task::yield_now().await;
                 continue;

@@ -542,6 +542,22 @@ async fn variables_story<D: Database>(db: D) {
         .await
         .expect("prune all");
     assert!(db.series_list("h_v").await.expect("variables").is_empty());
+
+    // A pruned variable that comes back is a new series, not the old id.
+    let back = valued_cycle("back", T0 + 300 * MIN, &[("load_1", 7.0)]);
+    db.store_cycles(&[back]).await.expect("back");
+    let info = db.series_list("h_v").await.expect("variables");
+    assert_eq!(
+        info.iter()
+            .map(|s| (s.name.as_str(), s.last_value))
+            .collect::<Vec<_>>(),
+        [("load_1", Some(7.0))]
+    );
+    while db.compact_head(64).await.expect("compact") > 0 {}
+    let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 400 * MIN, 400), 0)
+        .await
+        .expect("raw");
+    assert_eq!(raw.points.iter().map(|p| p.avg).collect::<Vec<_>>(), [7.0]);
 }
 
 /// Accounts: one owner only; members join the first workspace, which

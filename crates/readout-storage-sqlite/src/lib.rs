@@ -32,6 +32,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// One connection: writers of this process queue here in order instead
+    /// of polling SQLite's lock, whose busy handler sleeps up to 100 ms a
+    /// try and let the cycle writer and the compactor starve each other.
+    writes: sqlx::SqlitePool,
     health: Arc<Health>,
 }
 
@@ -71,7 +75,11 @@ impl Health {
     }
 }
 
-async fn pool(url: &str, health: &Arc<Health>) -> Result<sqlx::SqlitePool, DbError> {
+async fn pool(
+    url: &str,
+    health: &Arc<Health>,
+    connections: u32,
+) -> Result<sqlx::SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -80,7 +88,7 @@ async fn pool(url: &str, health: &Arc<Health>) -> Result<sqlx::SqlitePool, DbErr
         .foreign_keys(true);
     let (on_acquire, on_release) = (Arc::clone(health), Arc::clone(health));
     Ok(SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(connections)
         .before_acquire(move |_, meta| {
             let keep = on_acquire.born_since_failure(&meta);
             Box::pin(async move { Ok(keep) })
@@ -107,18 +115,23 @@ impl SqliteStore {
     /// and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, DbError> {
         let health = Arc::new(Health::new());
-        let pool = pool(url, &health).await?;
+        let reads = pool(url, &health, 8).await?;
         MIGRATOR
-            .run(&pool)
+            .run(&reads)
             .await
             .map_err(|e| DbError::Other(e.into()))?;
+        let writes = pool(url, &health, 1).await?;
         tracing::debug!(url, "sqlite store ready");
-        Ok(Self { pool, health })
+        Ok(Self {
+            pool: reads,
+            writes,
+            health,
+        })
     }
 
     /// A write transaction, holding the write lock from its first statement.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        let begun = self.pool.begin_with("BEGIN IMMEDIATE").await;
+        let begun = self.writes.begin_with("BEGIN IMMEDIATE").await;
         if begun.is_err() {
             self.health.failed();
         }
@@ -163,7 +176,7 @@ mod tests {
     async fn channels_routes_and_their_notices_survive_the_owner_migration() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        let pool = pool(&url, &Arc::new(Health::new())).await.expect("pool");
+        let pool = pool(&url, &Arc::new(Health::new()), 8).await.expect("pool");
         let mut before = sqlx::migrate::Migrator::DEFAULT;
         before.migrations = MIGRATOR
             .migrations

@@ -4,7 +4,7 @@
 //! value. The compactor folds head rows into points and roll-ups later;
 //! reads merge both, so a value is visible as soon as its cycle is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,43 @@ impl Latest {
     }
 }
 
+/// A host's series ids by name, with the source producing each: what a
+/// writer needs to file a cycle's values, kept beside the latest readings
+/// so a cycle reads one row, not one per series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Names(pub HashMap<String, (i64, String)>);
+
+impl Names {
+    pub fn decode(bytes: &[u8]) -> Result<Self, DbError> {
+        let (sources, entries): (Vec<String>, Vec<(i64, String, u32)>) =
+            decode(bytes, "series names")?;
+        let mut names = HashMap::with_capacity(entries.len());
+        for (id, name, source) in entries {
+            let source = usize::try_from(source)
+                .ok()
+                .and_then(|i| sources.get(i))
+                .ok_or_else(|| DbError::Corrupt(format!("series names: no source {source}")))?;
+            names.insert(name, (id, source.clone()));
+        }
+        Ok(Self(names))
+    }
+
+    /// Each source once: a host has a few sources and hundreds of names.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut sources: Vec<&str> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let mut entries: Vec<(i64, &str, u32)> = Vec::with_capacity(self.0.len());
+        for (name, (id, source)) in &self.0 {
+            let i = *index.entry(source.as_str()).or_insert_with(|| {
+                sources.push(source);
+                u32::try_from(sources.len() - 1).unwrap_or(u32::MAX)
+            });
+            entries.push((*id, name, i));
+        }
+        encode(&(sources, entries))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +141,23 @@ mod tests {
             (2_000, LatestValue::Number(1.5)),
             "the later value stays"
         );
+    }
+
+    #[test]
+    fn names_round_trip_with_shared_sources() {
+        let mut names = Names::default();
+        names
+            .0
+            .insert("load1".into(), (1, "readout_loadavg".into()));
+        names
+            .0
+            .insert("load5".into(), (2, "readout_loadavg".into()));
+        names
+            .0
+            .insert("mem_used".into(), (9, "readout_free".into()));
+        let bytes = names.encode();
+        assert_eq!(Names::decode(&bytes).expect("decodes"), names);
+        assert!(Names::decode(&[FORMAT, 0, 1, 2, 1, b'x', 5]).is_err());
     }
 
     #[test]

@@ -38,32 +38,61 @@ pub const ROLLUP_SET: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms,
 macro_rules! impl_sql_database {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// The host's series ids by name, creating those `wanted` names
-            /// that have none and moving those to their new source (one
-            /// statement per hundred; none once a host's variables are known).
-            async fn series_ids(
-                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+            /// What a writer of a host's values reads first, under the host's
+            /// row lock: its latest readings and its series by name. Names
+            /// not stored (before this was kept, or cleared by prune) are
+            /// rebuilt from the series table, dropping readings of series
+            /// that are gone; the flag says they must be saved.
+            async fn load_head(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
                 host_id: &str,
-                wanted: &[(&str, &str)],
-                at_ms: i64,
-            ) -> Result<std::collections::HashMap<String, i64>, $crate::DbError> {
+            ) -> Result<($crate::head::Latest, $crate::head::Names, bool), $crate::DbError> {
+                use $crate::head::{Latest, Names};
                 use $crate::sqlx;
+                let stored: Option<(Vec<u8>, Option<Vec<u8>>)> =
+                    sqlx::query_as("SELECT data, names FROM latest WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let (mut latest, names) = match stored {
+                    Some((data, names)) => (Latest::decode(&data)?, names),
+                    None => (Latest::default(), None),
+                };
+                if let Some(names) = names {
+                    return Ok((latest, Names::decode(&names)?, false));
+                }
                 let known: Vec<(i64, String, String)> =
                     sqlx::query_as("SELECT id, name, source FROM series WHERE host_id = $1")
                         .bind(host_id)
-                        .fetch_all(&mut **tx)
+                        .fetch_all(&mut *conn)
                         .await?;
-                let sources: std::collections::HashMap<&str, &str> =
-                    known.iter().map(|(_, name, source)| (name.as_str(), source.as_str())).collect();
-                // New names, and names another source now produces.
+                let names = Names(known.into_iter().map(|(id, name, source)| (name, (id, source))).collect());
+                let ids: std::collections::HashSet<i64> = names.0.values().map(|(id, _)| *id).collect();
+                latest.0.retain(|id, _| ids.contains(id));
+                Ok((latest, names, true))
+            }
+
+            /// Adds to `names` the `wanted` names that have no series yet,
+            /// and moves those another source now produces (one statement
+            /// per hundred; none once a host's variables are known).
+            /// Returns whether `names` changed.
+            async fn series_ids(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                host_id: &str,
+                names: &mut $crate::head::Names,
+                wanted: &[(&str, &str)],
+                at_ms: i64,
+            ) -> Result<bool, $crate::DbError> {
+                use $crate::sqlx;
                 // Once per name: PostgreSQL refuses an upsert touching a row twice.
                 let mut seen = std::collections::HashSet::new();
-                let missing: Vec<&(&str, &str)> = wanted
+                let missing: Vec<(&str, &str)> = wanted
                     .iter()
-                    .filter(|(name, source)| sources.get(name) != Some(source) && seen.insert(*name))
+                    .copied()
+                    .filter(|(name, source)| {
+                        names.0.get(*name).is_none_or(|(_, s)| s != source) && seen.insert(*name)
+                    })
                     .collect();
-                let mut ids: std::collections::HashMap<String, i64> =
-                    known.iter().map(|(id, name, _)| (name.clone(), *id)).collect();
                 for chunk in missing.chunks(100) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO series (host_id, name, source, last_at_ms) ",
@@ -74,14 +103,12 @@ macro_rules! impl_sql_database {
                             .push_bind(*source)
                             .push_bind(at_ms);
                     });
-                    // Another node may have made some meanwhile: RETURNING
-                    // gives their ids too.
-                    insert.push(" ON CONFLICT (host_id, name) DO UPDATE SET source = excluded.source RETURNING id, name");
-                    let made: Vec<(i64, String)> =
+                    insert.push(" ON CONFLICT (host_id, name) DO UPDATE SET source = excluded.source RETURNING id, name, source");
+                    let made: Vec<(i64, String, String)> =
                         insert.build_query_as().fetch_all(&mut **tx).await?;
-                    ids.extend(made.into_iter().map(|(id, name)| (name, id)));
+                    names.0.extend(made.into_iter().map(|(id, name, source)| (name, (id, source))));
                 }
-                Ok(ids)
+                Ok(!missing.is_empty())
             }
 
             /// Writes values of one time into the head: their numbers as one
@@ -93,18 +120,18 @@ macro_rules! impl_sql_database {
                 at_ms: i64,
                 values: &[(&str, &str, &$crate::readout_parse::Value)],
             ) -> Result<(), $crate::DbError> {
-                use $crate::head::{Latest, LatestValue};
+                use $crate::head::LatestValue;
                 use $crate::readout_parse::Value;
                 use $crate::sqlx;
                 if values.is_empty() {
                     return Ok(());
                 }
+                let (mut latest, mut names, rebuilt) = Self::load_head(&mut **tx, host_id).await?;
                 let wanted: Vec<(&str, &str)> = values.iter().map(|(n, s, _)| (*n, *s)).collect();
-                let ids = Self::series_ids(tx, host_id, &wanted, at_ms).await?;
-                let mut latest = Self::load_latest(&mut **tx, host_id).await?;
+                let added = Self::series_ids(tx, host_id, &mut names, &wanted, at_ms).await?;
                 let mut numbers = Vec::with_capacity(values.len());
                 for (name, _, value) in values {
-                    let Some(&id) = ids.get(*name) else { continue };
+                    let Some(&(id, _)) = names.0.get(*name) else { continue };
                     let value = match value {
                         Value::Number(n) => {
                             numbers.push((id, *n));
@@ -122,7 +149,8 @@ macro_rules! impl_sql_database {
                         .execute(&mut **tx)
                         .await?;
                 }
-                Self::save_latest(&mut **tx, host_id, &latest).await?;
+                let names = (rebuilt || added).then_some(&names);
+                Self::save_latest(&mut **tx, host_id, &latest, names).await?;
                 Ok(())
             }
 
@@ -138,17 +166,21 @@ macro_rules! impl_sql_database {
                 stored.map_or_else(|| Ok($crate::head::Latest::default()), |b| $crate::head::Latest::decode(&b))
             }
 
+            /// Writes the host's latest readings, and its names when given.
             async fn save_latest(
                 conn: &mut <$db as $crate::sqlx::Database>::Connection,
                 host_id: &str,
                 latest: &$crate::head::Latest,
+                names: Option<&$crate::head::Names>,
             ) -> Result<(), $crate::DbError> {
                 $crate::sqlx::query(
-                    "INSERT INTO latest (host_id, data) VALUES ($1, $2) \
-                     ON CONFLICT (host_id) DO UPDATE SET data = excluded.data",
+                    "INSERT INTO latest (host_id, data, names) VALUES ($1, $2, $3) \
+                     ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, \
+                     names = COALESCE(excluded.names, latest.names)",
                 )
                 .bind(host_id)
                 .bind(latest.encode())
+                .bind(names.map($crate::head::Names::encode))
                 .execute(&mut *conn)
                 .await?;
                 Ok(())
@@ -837,23 +869,23 @@ macro_rules! impl_sql_database {
                     .bind(host_id)
                     .execute(&mut *tx)
                     .await?;
-                use $crate::head::{Latest, LatestValue};
+                use $crate::head::LatestValue;
                 use $crate::readout_parse::Value;
                 use $crate::sqlx;
                 let Some(first_at) = samples.iter().map(|s| s.at_ms).min() else {
                     tx.commit().await?;
                     return Ok(0);
                 };
+                let (mut latest, mut names, rebuilt) = Self::load_head(&mut tx, host_id).await?;
                 let wanted: Vec<(&str, &str)> =
                     samples.iter().map(|s| (s.name.as_str(), s.source.as_str())).collect();
-                let ids = Self::series_ids(&mut tx, host_id, &wanted, first_at).await?;
+                let added = Self::series_ids(&mut tx, host_id, &mut names, &wanted, first_at).await?;
                 // A back-fill replaces stored points and recomputes their
                 // buckets in place, and takes the same points out of the
                 // head, so the compactor cannot bring the old values back.
                 let mut replaced: std::collections::BTreeMap<(i64, i64), f64> = std::collections::BTreeMap::new();
-                let mut latest = Self::load_latest(&mut tx, host_id).await?;
                 for s in samples {
-                    let Some(&id) = ids.get(&s.name) else { continue };
+                    let Some(&(id, _)) = names.0.get(&s.name) else { continue };
                     match &s.value {
                         Value::Number(n) => {
                             replaced.insert((id, s.at_ms), *n);
@@ -904,7 +936,8 @@ macro_rules! impl_sql_database {
                 for (id, res, bucket) in touched {
                     Self::recompute_rollup(&mut tx, id, res, bucket).await?;
                 }
-                Self::save_latest(&mut tx, host_id, &latest).await?;
+                let names = (rebuilt || added).then_some(&names);
+                Self::save_latest(&mut tx, host_id, &latest, names).await?;
                 tx.commit().await?;
                 Ok(replaced.len() as u64)
             }
@@ -1148,7 +1181,7 @@ macro_rules! impl_sql_database {
                 while $crate::Database::compact_head(self, 64).await? == 64 {}
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
-                let statements: [(&str, i64); 5] = [
+                let statements: [(&str, i64); 4] = [
                     (
                         "DELETE FROM command_results WHERE started_at_ms < $1 AND EXISTS (SELECT 1 \
                          FROM command_results n WHERE n.host_id = command_results.host_id \
@@ -1162,8 +1195,6 @@ macro_rules! impl_sql_database {
                     ),
                     ("DELETE FROM points WHERE at_ms < $1", keep.points_before_ms),
                     ("DELETE FROM rollups WHERE bucket_ms < $1", keep.rollups_before_ms),
-                    // A variable silent for the whole roll-up retention is gone.
-                    ("DELETE FROM series WHERE last_at_ms < $1", keep.rollups_before_ms),
                 ];
                 for (statement, cutoff) in statements {
                     removed += sqlx::query(statement)
@@ -1173,6 +1204,33 @@ macro_rules! impl_sql_database {
                         .rows_affected();
                 }
                 tx.commit().await?;
+                // A variable silent for the whole roll-up retention is gone.
+                // Per host, under its row lock (a writer reads its names
+                // under that lock), and its names are cleared for the next
+                // writer to rebuild without the removed series.
+                let stale: Vec<String> =
+                    sqlx::query_scalar("SELECT DISTINCT host_id FROM series WHERE last_at_ms < $1")
+                        .bind(keep.rollups_before_ms)
+                        .fetch_all(&self.pool)
+                        .await?;
+                for host_id in stale {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
+                        .bind(&host_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    removed += sqlx::query("DELETE FROM series WHERE host_id = $1 AND last_at_ms < $2")
+                        .bind(&host_id)
+                        .bind(keep.rollups_before_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query("UPDATE latest SET names = NULL WHERE host_id = $1")
+                        .bind(&host_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
                 Ok(removed)
             }
         }
