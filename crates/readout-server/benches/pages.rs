@@ -106,12 +106,13 @@ fn site() -> Site {
                     spool_dropped: 0,
                 };
                 let parsed = readout_server::parsing::parse_cycle(&cycle, &stored, &[], &[]);
-                batch.push(IncomingCycle {
-                    host_id: id.clone(),
-                    received_at_ms: cycle.started_at_ms,
+                let received_at_ms = cycle.started_at_ms;
+                batch.push(IncomingCycle::new(
+                    id.clone(),
+                    received_at_ms,
                     cycle,
                     parsed,
-                });
+                ));
             }
             if batch.len() >= 480 {
                 db.store_cycles(&batch).await.expect("store");

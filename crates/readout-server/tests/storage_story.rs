@@ -39,10 +39,10 @@ fn cycle(
     version: &str,
     results: Vec<CommandResult>,
 ) -> IncomingCycle {
-    IncomingCycle {
-        host_id: host.into(),
-        received_at_ms: started_at_ms + 100,
-        cycle: CycleRequest {
+    IncomingCycle::new(
+        host.into(),
+        started_at_ms + 100,
+        CycleRequest {
             cycle_id: id.into(),
             started_at_ms,
             duration_ms: 30,
@@ -70,8 +70,8 @@ fn cycle(
             }],
             spool_dropped: 2,
         },
-        parsed: CycleValues::default(),
-    }
+        CycleValues::default(),
+    )
 }
 
 fn source(name: &str) -> NewSource {

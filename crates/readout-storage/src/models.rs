@@ -191,6 +191,9 @@ pub struct IncomingCycle {
     pub cycle: CycleRequest,
     /// The variables parsed from it, stored in the same transaction.
     pub parsed: CycleValues,
+    /// Each result's output as stored, packed by whoever made the cycle
+    /// (a request handler, in parallel) so the one writer does not.
+    packed: Vec<(Vec<u8>, i32)>,
 }
 
 /// How one run of a command ended.
@@ -327,6 +330,34 @@ impl StoredCycle {
 }
 
 impl IncomingCycle {
+    pub fn new(
+        host_id: String,
+        received_at_ms: i64,
+        cycle: CycleRequest,
+        parsed: CycleValues,
+    ) -> Self {
+        let packed = cycle
+            .results
+            .iter()
+            .map(|r| crate::codec::encode(&r.output))
+            .collect();
+        Self {
+            host_id,
+            received_at_ms,
+            cycle,
+            parsed,
+            packed,
+        }
+    }
+
+    /// Result `i`'s output as stored and its encoding.
+    pub fn packed_output(&self, i: usize) -> (Vec<u8>, i32) {
+        self.packed.get(i).cloned().unwrap_or_else(|| {
+            let output = self.cycle.results.get(i).map_or(&[][..], |r| &r.output);
+            crate::codec::encode(output)
+        })
+    }
+
     /// The reported allowlist as stored JSON text.
     pub fn allowlist_json(&self) -> String {
         json_text(&self.cycle.allowlist)

@@ -733,8 +733,8 @@ macro_rules! impl_sql_database {
                              exit_code, signal, timed_out, truncated, output, output_encoding, output_bytes, \
                              parse_errors_json) ",
                         );
-                        insert.push_values(&c.results, |mut row, r| {
-                            let (output, encoding) = $crate::codec::encode(&r.output);
+                        insert.push_values(c.results.iter().enumerate(), |mut row, (i, r)| {
+                            let (output, encoding) = inc.packed_output(i);
                             row.push_bind(pk)
                                 .push_bind(inc.host_id.clone())
                                 .push_bind(r.name.clone())

@@ -92,10 +92,12 @@ pub async fn post_cycle<D: Database>(
             .map_err(|e| not_stored(&e))?
     };
     let commands = sources.iter().map(|s| s.name.clone()).collect();
-    // Parsing is CPU work on untrusted output: keep it off the async workers.
-    let (cycle, parsed) = tokio::task::spawn_blocking(move || {
+    // Parsing and packing are CPU work on untrusted output: keep them off
+    // the async workers.
+    let host = host_id.clone();
+    let mut incoming = tokio::task::spawn_blocking(move || {
         let parsed = crate::parsing::parse_cycle(&cycle, &sources, &derived, &previous);
-        (cycle, parsed)
+        IncomingCycle::new(host, received_at_ms, cycle, parsed)
     })
     .await
     .map_err(|e| {
@@ -103,17 +105,12 @@ pub async fn post_cycle<D: Database>(
         ApiError::internal()
     })?;
 
-    let parsed = within_series_limit(&state.db, &host_id, parsed)
+    incoming.parsed = within_series_limit(&state.db, &host_id, incoming.parsed)
         .await
         .map_err(|e| not_stored(&e))?;
     let stored = state
         .ingest
-        .store(IncomingCycle {
-            host_id: host_id.clone(),
-            received_at_ms,
-            cycle,
-            parsed,
-        })
+        .store(incoming)
         .await
         .map_err(|e| not_stored(&e))?;
     Ok(Json(CycleResponse {
