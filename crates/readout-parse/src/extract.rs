@@ -58,6 +58,9 @@ fn compiled(pattern: &str) -> Result<Arc<Regex>, String> {
     Ok(re)
 }
 
+/// Variables by name, each read or why not.
+pub type Extracted = Vec<(String, Result<Value, ParseError>)>;
+
 /// How a data source turns output into variables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -271,19 +274,30 @@ impl ParserConfig {
     /// Every variable with its value or the reason it has none, so that one
     /// failing variable does not hide the others.
     pub fn extract_each(&self, input: Input<'_>) -> Vec<(String, Result<Value, ParseError>)> {
-        let mut out = Vec::new();
+        let (mut out, own) = self.extract_parts(input);
+        out.extend(own);
+        out
+    }
+
+    /// What the preset yields, then what the configured variables yield.
+    pub fn extract_parts(&self, input: Input<'_>) -> (Extracted, Extracted) {
+        let mut from_preset = Vec::new();
         if let Some(preset) = self.preset.as_deref().and_then(presets::find) {
             match preset.parse(input) {
-                Ok(values) => out.extend(values.into_iter().map(|(k, v)| (k, Ok(v)))),
-                Err(e) => out.push((format!("preset {}", preset.name), Err(e))),
+                Ok(values) => from_preset.extend(values.into_iter().map(|(k, v)| (k, Ok(v)))),
+                Err(e) => from_preset.push((format!("preset {}", preset.name), Err(e))),
             }
         }
         let table = Table::split(input.output, &self.table);
-        for v in &self.variables {
-            let value = raw(v, input.output, &table).and_then(|text| read(v, &text));
-            out.push((v.name.clone(), value));
-        }
-        out
+        let own = self
+            .variables
+            .iter()
+            .map(|v| {
+                let value = raw(v, input.output, &table).and_then(|text| read(v, &text));
+                (v.name.clone(), value)
+            })
+            .collect();
+        (from_preset, own)
     }
 
     /// All variables, or the first error.

@@ -4,13 +4,13 @@
 //! Failures are collected per variable, never fatal: a broken parser for
 //! one command leaves the others' values intact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::derive::{Formula, Reading, rate};
 use crate::extract::ParserConfig;
-use crate::{Input, ParseError, Value, Values};
+use crate::{Input, ParseError, Value, Values, presets};
 
 /// A data source: a command the host runs and how its output is read.
 #[derive(Debug, Clone)]
@@ -147,6 +147,10 @@ pub fn parse_cycle(
     previous: impl Fn(&str) -> Option<Reading>,
 ) -> CycleValues {
     let mut cycle = CycleValues::default();
+    // Names a preset yielded, with that preset's rank: when two presets
+    // yield one variable (load from uptime and /proc/loadavg, CPU from
+    // vmstat and top), the better reader keeps it, without an error.
+    let mut by_preset: HashMap<String, usize> = HashMap::new();
     for source in sources {
         let Some(out) = outputs.iter().find(|o| o.name == source.name) else {
             continue;
@@ -157,7 +161,23 @@ pub fn parse_cycle(
             exit_code: out.exit_code,
         };
         let (mut taken, mut dropped, mut failures) = (0, 0, 0);
-        for (name, value) in source.parser.extract_each(input) {
+        let (from_preset, own) = source.parser.extract_parts(input);
+        let rank = source.parser.preset.as_deref().map(presets::rank);
+        let from_preset = from_preset
+            .into_iter()
+            .map(|(name, value)| (name, value, rank));
+        for (name, value, rank) in from_preset.chain(own.into_iter().map(|(n, v)| (n, v, None))) {
+            if let (Ok(value), Some(rank)) = (&value, rank)
+                && let Some(&held) = by_preset.get(&name)
+            {
+                if rank < held {
+                    by_preset.insert(name.clone(), rank);
+                    cycle
+                        .values
+                        .insert(name, (source.name.to_owned(), value.clone()));
+                }
+                continue;
+            }
             let failure = match value {
                 Err(e) => e.to_string(),
                 Ok(value) => match cycle.values.get(&name) {
@@ -169,6 +189,9 @@ pub fn parse_cycle(
                         continue;
                     }
                     None => {
+                        if let Some(rank) = rank {
+                            by_preset.insert(name.clone(), rank);
+                        }
                         cycle.values.insert(name, (source.name.to_owned(), value));
                         taken += 1;
                         continue;

@@ -105,6 +105,30 @@ pub fn for_command(command: &str) -> Option<&'static Preset> {
     find(name)
 }
 
+/// Which preset reads a variable best when several of a host's sources
+/// yield it, best first: vmstat samples the CPU over its interval while top
+/// and /proc/stat report since boot; /proc files are read as the kernel
+/// keeps them. Presets not named here come after, in their listed order.
+const PREFERRED: &[&str] = &[
+    "vmstat",
+    "proc_loadavg",
+    "proc_meminfo",
+    "proc_uptime",
+    "free",
+    "uptime",
+    "proc_stat",
+    "top",
+];
+
+/// Where preset `name` stands when several of a host's sources yield one
+/// variable: lower reads it better.
+pub fn rank(name: &str) -> usize {
+    PREFERRED
+        .iter()
+        .position(|&p| p == name)
+        .unwrap_or_else(|| PREFERRED.len() + PRESETS.iter().take_while(|p| p.name != name).count())
+}
+
 /// The non-empty lines of an output with their 1-based numbers.
 pub(crate) fn lines(output: &str) -> impl Iterator<Item = (usize, &str)> {
     output

@@ -58,6 +58,7 @@ pub(super) const PRESET: Preset = Preset {
         ("cpu_user_pct", "percent", "us"),
         ("cpu_system_pct", "percent", "sy"),
         ("cpu_idle_pct", "percent", "id"),
+        ("cpu_used_pct", "percent", "100 − idle"),
         ("cpu_iowait_pct", "percent", "wa (Linux)"),
         ("cpu_steal_pct", "percent", "st (Linux)"),
         ("cpu_guest_pct", "percent", "gu (Linux procps 4)"),
@@ -194,6 +195,9 @@ fn parse(input: Input<'_>) -> Result<Values, ParseError> {
         }
         .ok_or_else(|| ParseError::at(no, format!("cannot read {text:?} under {name:?}")))?;
         out.num(variable, value);
+    }
+    if let Some(idle) = out.get("cpu_idle_pct") {
+        out.num("cpu_used_pct", 100.0 - idle);
     }
     out.done()
 }
