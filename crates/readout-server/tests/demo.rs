@@ -36,7 +36,8 @@ fn readout_demo_shows_this_machine_within_a_minute() {
     // The `try:` line of the demo reads the parsed variables.
     let memory = get(&format!("/hosts/{id}/variables")).and_then(|variables| {
         variables.as_array()?.iter().find_map(|v| {
-            (v["name"] == "mem_total_bytes" && v["source"] == "readout_free")
+            // /proc/meminfo is the better reader of the two that have it.
+            (v["name"] == "mem_total_bytes" && v["source"] == "readout_meminfo")
                 .then(|| v["last_value"].as_f64())
                 .flatten()
         })
