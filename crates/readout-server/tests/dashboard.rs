@@ -512,7 +512,12 @@ async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
     browser.press("#disks-box [data-configure]").await;
     browser.press("input[name=kind][value=text]").await;
     browser.press("[data-apply]").await;
-    let figures = browser.text("#disks-box .figures").await;
+    // The box fetches its figures after it is drawn.
+    let figures = support::wait_for_async(std::time::Duration::from_secs(10), || async {
+        Some(browser.text("#disks-box .figures").await).filter(|t| !t.is_empty())
+    })
+    .await
+    .unwrap_or_default();
     assert!(
         figures.starts_with("fs_used_pct / ") && figures.contains(" %"),
         "{figures}"
