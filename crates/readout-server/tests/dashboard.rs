@@ -312,7 +312,7 @@ async fn a_servers_dashboard_charts_its_machine_and_shows_raw_output_as_text() {
 
     // The default layout: current figures, then a chart per preset family,
     // each with points from the cycles that arrived.
-    let figures = browser.text(".panel.text .figures").await;
+    let figures = browser.filled_text(".panel.text .figures").await;
     assert!(
         figures.starts_with("Disk ") && figures.contains(" · Memory ") && figures.contains(" %"),
         "{figures}"
@@ -512,12 +512,7 @@ async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
     browser.press("#disks-box [data-configure]").await;
     browser.press("input[name=kind][value=text]").await;
     browser.press("[data-apply]").await;
-    // The box fetches its figures after it is drawn.
-    let figures = support::wait_for_async(std::time::Duration::from_secs(10), || async {
-        Some(browser.text("#disks-box .figures").await).filter(|t| !t.is_empty())
-    })
-    .await
-    .unwrap_or_default();
+    let figures = browser.filled_text("#disks-box .figures").await;
     assert!(
         figures.starts_with("fs_used_pct / ") && figures.contains(" %"),
         "{figures}"
@@ -538,7 +533,7 @@ async fn a_layout_edited_in_the_browser_holds_after_a_reload_on_each_screen() {
         .await;
     browser.press("[data-apply]").await;
     mark(&browser, "Root disk", "root-box").await;
-    let root = browser.text("#root-box .figures").await;
+    let root = browser.filled_text("#root-box .figures").await;
     assert!(
         root.starts_with("Root ") && root.ends_with(" % <b>bold</b>"),
         "{root}"

@@ -120,6 +120,16 @@ impl Browser {
         element.text().await.expect("text")
     }
 
+    /// The text of the first element matching `css` once it has some: for
+    /// parts a page fills in after drawing them (a text box's figures).
+    pub async fn filled_text(&self, css: &str) -> String {
+        super::wait_for_async(Duration::from_secs(10), || async {
+            Some(self.text(css).await).filter(|t| !t.is_empty())
+        })
+        .await
+        .unwrap_or_default()
+    }
+
     /// Saves a PNG of the page as `NAME.png`: into `READOUT_SCREENSHOTS_DIR`
     /// when set (`scripts/screenshots` refreshes the README's), else beside
     /// the test binaries.
