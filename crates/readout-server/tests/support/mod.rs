@@ -534,6 +534,24 @@ impl PgDatabase {
 }
 
 impl PgDatabase {
+    /// Runs a script of many statements (a `pg_dump --inserts`).
+    pub fn run_script(&self, script: &str) {
+        use readout_storage::sqlx::{self, Connection as _};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_owned()))
+                .execute(&mut conn)
+                .await
+                .expect("run the script");
+        });
+    }
+
     /// Lets clients connect, or refuses them and ends every open session:
     /// to the server it is as if PostgreSQL went away.
     pub fn allow_connections(&self, allowed: bool) {
