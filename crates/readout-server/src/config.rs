@@ -32,6 +32,10 @@ pub struct Config {
     pub admin_token: String,
     /// Largest agent request body, compressed or not.
     pub max_body_bytes: usize,
+    /// Agent request bytes the node holds at once, as sent and decoded,
+    /// until their cycles are stored; past it a cycle is answered 503 and
+    /// its agent sends it again later. Bounds ingest's memory.
+    pub max_inflight_bytes: usize,
     /// Open connections at most (lowered to fit the open-files limit);
     /// more wait until one closes.
     pub max_connections: usize,
@@ -126,6 +130,7 @@ impl Default for Config {
             tls_key: None,
             admin_token: String::new(),
             max_body_bytes: 8 * 1024 * 1024,
+            max_inflight_bytes: 512 * 1024 * 1024,
             max_connections: 10_000,
             header_timeout_secs: 20,
             history_days: 7,
@@ -156,6 +161,7 @@ impl std::fmt::Debug for Config {
                 },
             )
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_inflight_bytes", &self.max_inflight_bytes)
             .field("max_connections", &self.max_connections)
             .field("header_timeout_secs", &self.header_timeout_secs)
             .field("history_days", &self.history_days)
@@ -208,6 +214,14 @@ impl Config {
         if self.max_body_bytes < 1024 {
             bail!(
                 "max_body_bytes is {}; it must be at least 1024",
+                self.max_body_bytes
+            );
+        }
+        if self.max_inflight_bytes / 2 < self.max_body_bytes {
+            bail!(
+                "max_inflight_bytes is {}; it must be at least twice max_body_bytes ({}), \
+                 so that the largest cycle fits as sent and decoded",
+                self.max_inflight_bytes,
                 self.max_body_bytes
             );
         }

@@ -5,9 +5,17 @@
 //! transaction was committing and writes it in one transaction: at low load
 //! a cycle is written alone with no added delay; at high load one commit
 //! (one fsync on SQLite) covers hundreds of cycles.
+//!
+//! A byte budget bounds what cycles in flight hold: a handler reserves a
+//! body's bytes before reading it and its decoded bytes before parsing, and
+//! gives them back once the cycle is stored. Past the budget a cycle gets a
+//! 503 and its agent sends it again later, so a herd of agents or clients
+//! trickling large bodies cannot take the node's memory.
+
+use std::sync::Arc;
 
 use readout_storage::{Database, DbError, IncomingCycle, Stored};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Most cycles written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -20,7 +28,13 @@ type Reply = oneshot::Sender<Result<Stored, String>>;
 #[derive(Debug, Clone)]
 pub struct Ingest {
     queue: mpsc::Sender<(IncomingCycle, Reply)>,
+    /// One permit per KiB of the budget.
+    budget: Arc<Semaphore>,
 }
+
+/// Bytes of the budget a cycle holds; given back when dropped.
+#[derive(Debug)]
+pub struct Reservation(OwnedSemaphorePermit);
 
 /// Why a cycle was not stored.
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +48,31 @@ pub enum IngestError {
 impl Ingest {
     /// Starts the writer task; it ends once every `Ingest` clone is dropped
     /// and the queue is drained.
-    pub fn start<D: Database>(db: D) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start<D: Database>(db: D, budget_bytes: usize) -> (Self, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let task = tokio::spawn(write_loop(db, rx));
-        (Self { queue }, task)
+        let budget = Arc::new(Semaphore::new(kib(budget_bytes) as usize));
+        (Self { queue, budget }, task)
+    }
+
+    /// Takes `bytes` of the budget, or `None` when it is spent.
+    pub fn reserve(&self, bytes: usize) -> Option<Reservation> {
+        self.budget
+            .clone()
+            .try_acquire_many_owned(kib(bytes))
+            .ok()
+            .map(Reservation)
+    }
+
+    /// Adds `bytes` to what `held` reserves; false when the budget is spent.
+    pub fn grow(&self, held: &mut Reservation, bytes: usize) -> bool {
+        match self.reserve(bytes) {
+            Some(more) => {
+                held.0.merge(more.0);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stores one cycle; returns once it is committed.
@@ -85,6 +120,11 @@ async fn write_loop<D: Database>(db: D, mut rx: mpsc::Receiver<(IncomingCycle, R
             }
         }
     }
+}
+
+/// KiB, rounded up, at least one.
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
 }
 
 fn first_outcome(result: Result<Vec<Stored>, DbError>) -> Result<Stored, String> {

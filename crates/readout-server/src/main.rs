@@ -156,6 +156,9 @@ struct ConfigArgs {
     admin_token: Option<String>,
     #[arg(long, env = "READOUT_MAX_BODY_BYTES", global = true)]
     max_body_bytes: Option<usize>,
+    /// Agent request bytes held at once before cycles get 503 (bounds memory).
+    #[arg(long, env = "READOUT_MAX_INFLIGHT_BYTES", global = true)]
+    max_inflight_bytes: Option<usize>,
     /// Open connections at most (lowered to fit the open-files limit).
     #[arg(long, env = "READOUT_MAX_CONNECTIONS", global = true)]
     max_connections: Option<usize>,
@@ -188,6 +191,7 @@ impl ConfigArgs {
             public_url,
             admin_token,
             max_body_bytes,
+            max_inflight_bytes,
             max_connections,
             header_timeout_secs,
             history_days,

@@ -50,7 +50,7 @@ pub async fn serve<D: Database>(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url_at(addr);
-    let (ingest, writer) = Ingest::start(db.clone());
+    let (ingest, writer) = Ingest::start(db.clone(), config.max_inflight_bytes);
     let delivery = Arc::new(Delivery::new(&config.alerts, public_url.clone())?);
     let (stop_delivery, stop) = tokio::sync::watch::channel(false);
     let deliverer = tokio::spawn(delivery::deliver_loop(

@@ -741,3 +741,64 @@ fn a_database_outage_answers_503_and_passes() {
         "cycles are taken again once PostgreSQL is back"
     );
 }
+
+/// Clients that announce big bodies and trickle them hold the node's byte
+/// budget, not its memory: past the budget a cycle is answered 503 before
+/// its body is read (an agent spools it and sends it again), and once they
+/// are gone cycles are taken again. Unknown hosts never get to reserve.
+#[test]
+fn big_bodies_trickled_in_spend_the_byte_budget_and_then_cycles_get_503() {
+    use std::io::Write as _;
+    const MIB: usize = 1024 * 1024;
+    let server = Server::start_with(&[
+        "--max-body-bytes",
+        &MIB.to_string(),
+        "--max-inflight-bytes",
+        &(2 * MIB).to_string(),
+    ]);
+    let (id, key) = server.add_host("budget");
+    let auth = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{key}"))
+    };
+    let announce = |auth: &str| {
+        let mut stream = TcpStream::connect(&server.addr).expect("connect");
+        write!(
+            stream,
+            "POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\
+             Content-Type: application/json\r\nContent-Length: {MIB}\r\n\r\n{{\"cycle_id\":",
+            readout_proto::CYCLES_PATH
+        )
+        .expect("send");
+        stream
+    };
+    let cycle = |n: u32| {
+        support::post_cycle(
+            &server,
+            &id,
+            &key,
+            &cycle_body(&format!("b-{n}"), now_ms(), "1"),
+            false,
+        )
+    };
+    // Strangers announcing megabytes are refused at the door.
+    let strangers: Vec<TcpStream> = (0..4).map(|_| announce("aDpr")).collect();
+    assert_eq!(cycle(0).0, 200);
+    drop(strangers);
+
+    let hogs: Vec<TcpStream> = (0..2).map(|_| announce(&auth)).collect();
+    let refused = support::wait_for(Duration::from_secs(10), || {
+        let (status, answer) = cycle(1);
+        (status == 503).then_some(answer)
+    })
+    .expect("a 503 once the budget is spent");
+    assert_eq!(refused["error"]["code"], "busy", "{refused}");
+    drop(hogs);
+    let taken = support::wait_for(Duration::from_secs(10), || {
+        (cycle(2).0 == 200).then_some(())
+    });
+    assert!(
+        taken.is_some(),
+        "cycles are taken again once the hogs are gone"
+    );
+}

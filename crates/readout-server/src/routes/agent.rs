@@ -3,9 +3,8 @@
 use std::io::Read as _;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -20,7 +19,7 @@ use crate::state::AppState;
 pub async fn post_cycle<D: Database>(
     State(state): State<AppState<D>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<CycleResponse>, ApiError> {
     let (host_id, key) = basic_credentials(&headers)?;
     tracing::Span::current().record("host.id", host_id.as_str());
@@ -44,15 +43,33 @@ pub async fn post_cycle<D: Database>(
         }));
     }
 
+    // The body is read only now, once the host is known and its bytes fit
+    // the node's budget; they stay reserved until the cycle is stored.
     let max = state.settings.max_body_bytes;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let mut held = state
+        .ingest
+        .reserve(declared.unwrap_or(max))
+        .ok_or_else(busy)?;
+    let body = axum::body::to_bytes(body, max).await.map_err(|e| {
+        let e = e.into_inner();
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
             too_large(max)
         } else {
             ApiError::bad_request(format!("cannot read the request body: {e}"))
         }
     })?;
     let body = decode_body(&headers, body, max)?;
+    if headers.contains_key(header::CONTENT_ENCODING) && !state.ingest.grow(&mut held, body.len()) {
+        return Err(busy());
+    }
     let cycle: CycleRequest = crate::errors::json_whole(&body).map_err(|(path, e)| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,6 +130,7 @@ pub async fn post_cycle<D: Database>(
         .store(incoming)
         .await
         .map_err(|e| not_stored(&e))?;
+    drop(held);
     Ok(Json(CycleResponse {
         duplicate: stored == Stored::Duplicate,
         commands,
@@ -154,6 +172,16 @@ fn not_stored(e: &dyn std::fmt::Display) -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         "not_stored",
         "the cycle could not be stored; send it again later",
+    )
+}
+
+/// The node holds as many cycles as its budget allows (`max_inflight_bytes`).
+fn busy() -> ApiError {
+    tracing::warn!("cycle refused: the node's in-flight byte budget is spent");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the server holds as many cycles as it may at once; send this one again later",
     )
 }
 
