@@ -32,7 +32,7 @@ pub struct Config {
     pub admin_token: String,
     /// Largest agent request body, compressed or not.
     pub max_body_bytes: usize,
-    /// Agent request bytes the node holds at once, as sent and decoded,
+    /// Agent request bytes the node holds at once (as sent, plus as decoded),
     /// until their cycles are stored; past it a cycle is answered 503 and
     /// its agent sends it again later. Bounds ingest's memory.
     pub max_inflight_bytes: usize,

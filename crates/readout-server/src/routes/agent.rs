@@ -50,12 +50,11 @@ pub async fn post_cycle<D: Database>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
-        return Err(too_large(max));
+        return Err(refuse(body, max, too_large(max)).await);
     }
-    let mut held = state
-        .ingest
-        .reserve(declared.unwrap_or(max))
-        .ok_or_else(busy)?;
+    let Some(mut held) = state.ingest.reserve(declared.unwrap_or(max)) else {
+        return Err(refuse(body, max, busy()).await);
+    };
     let body = axum::body::to_bytes(body, max).await.map_err(|e| {
         let e = e.into_inner();
         if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -67,7 +66,9 @@ pub async fn post_cycle<D: Database>(
         }
     })?;
     let body = decode_body(&headers, body, max)?;
-    if headers.contains_key(header::CONTENT_ENCODING) && !state.ingest.grow(&mut held, body.len()) {
+    // Then as much again as decoded: the decoded body, and after it the
+    // cycle parsed from it (outputs, values, their packed copies).
+    if !state.ingest.grow(&mut held, body.len()) {
         return Err(busy());
     }
     let cycle: CycleRequest = crate::errors::json_whole(&body).map_err(|(path, e)| {
@@ -77,6 +78,7 @@ pub async fn post_cycle<D: Database>(
             format!("invalid cycle at `{path}`: {e}"),
         )
     })?;
+    drop(body);
     let received_at_ms = crate::now_ms();
     cycle
         .validate(&state.settings.limits, received_at_ms)
@@ -173,6 +175,22 @@ fn not_stored(e: &dyn std::fmt::Display) -> ApiError {
         "not_stored",
         "the cycle could not be stored; send it again later",
     )
+}
+
+/// Reads and drops a refused body, up to four times `max_body_bytes`, before
+/// answering: a client still sending would otherwise meet a closed socket (a
+/// broken pipe) instead of the answer. Nothing is kept, and the body timeout
+/// bounds the time.
+async fn refuse(mut body: Body, max: usize, error: ApiError) -> ApiError {
+    use http_body_util::BodyExt as _;
+    let mut seen = 0;
+    while seen <= max.saturating_mul(4) {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+            _ => break,
+        }
+    }
+    error
 }
 
 /// The node holds as many cycles as its budget allows (`max_inflight_bytes`).
