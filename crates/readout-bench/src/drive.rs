@@ -36,7 +36,7 @@ pub(crate) struct Load {
     next: AtomicU64,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -81,6 +81,11 @@ impl Load {
             base_ms,
             next: AtomicU64::new(0),
         })
+    }
+
+    /// A host the run set up.
+    pub(crate) fn first_host(&self) -> Option<&str> {
+        self.hosts.first().map(|h| h.id.as_str())
     }
 
     pub(crate) fn values_per_cycle(&self) -> f64 {

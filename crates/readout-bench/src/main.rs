@@ -1,8 +1,10 @@
 //! `readout-bench ingest`: starts the real server on SQLite or PostgreSQL,
 //! creates hosts with 15 data sources on real corpus outputs, drives gzip
 //! cycles at it over loopback HTTP from many connections, and prints what
-//! it carried and what that cost. See the README's "Ingest benchmark".
+//! it carried and what that cost, then what a year of history costs a
+//! chart. See the README's "Ingest benchmark".
 
+mod charts;
 mod drive;
 mod load;
 mod server;
@@ -156,6 +158,18 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         stored.raw_sent,
         stored.raw_bytes,
         stored.raw_ratio()
+    );
+    let host = load.first_host().context("the run set up no host")?;
+    let charts = charts::measure(&server, &url, host).await?;
+    println!(
+        "charts of {} variables in 500 points, a year of values a minute written in {:.0} s: \
+         a year p50 {:.1} ms, p99 {:.1} ms; 30 days p50 {:.1} ms, p99 {:.1} ms",
+        6,
+        charts.written_in.as_secs_f64(),
+        charts.year.p50_ms,
+        charts.year.p99_ms,
+        charts.month.p50_ms,
+        charts.month.p99_ms
     );
     if let Some(first) = saturated
         .first_error

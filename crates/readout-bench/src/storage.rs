@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use sqlx::Row as _;
 
 /// Tables holding values and what charts read of them.
-const VALUE_TABLES: [&str; 5] = ["points", "rollups", "series", "samples", "latest"];
+const VALUE_TABLES: [&str; 5] = ["chunks", "trends", "series", "samples", "latest"];
 /// Tables holding the raw output history.
 const RAW_TABLES: [&str; 2] = ["command_results", "cycles"];
 
@@ -43,6 +43,20 @@ impl Db {
             Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
             Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
         })
+    }
+
+    /// Values the hour chunks hold.
+    async fn samples(&self) -> anyhow::Result<u64> {
+        let sql = "SELECT data FROM chunks";
+        let chunks: Vec<Vec<u8>> = match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
+        };
+        let mut total = 0;
+        for data in chunks {
+            total += readout_storage::chunk::count_hour(&data)?;
+        }
+        Ok(total)
     }
 
     /// Bytes of `table` with its indexes (and, on PostgreSQL, TOAST).
@@ -96,13 +110,13 @@ pub(crate) async fn measure(database_url: &str) -> anyhow::Result<Footprint> {
         // Sizes count dead rows until a vacuum marks their space free.
         sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     }
-    let samples = db.scalar("SELECT COUNT(*) FROM points").await?;
+    let samples = db.samples().await?;
     let raw_sent = db
         .scalar("SELECT CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) FROM command_results")
         .await?;
     Ok(Footprint {
         drained_in,
-        samples: u64::try_from(samples).context("sample count")?,
+        samples,
         value_bytes: db.sum_bytes(&VALUE_TABLES).await?,
         raw_sent: u64::try_from(raw_sent).context("output bytes")?,
         raw_bytes: db.sum_bytes(&RAW_TABLES).await?,

@@ -47,7 +47,7 @@ pub struct Config {
     pub history_days: u32,
     /// How long variables are kept at full resolution.
     pub points_days: u32,
-    /// How long the 5-minute and 1-hour roll-ups of variables are kept.
+    /// How long the hourly aggregates of variables are kept.
     pub rollups_days: u32,
     /// The agent binary served to `install.sh`; empty means `readout-agent`
     /// next to this executable.

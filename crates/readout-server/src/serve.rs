@@ -23,9 +23,14 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// How often the compactor looks at the series head when it is drained.
 const COMPACT_EVERY: Duration = Duration::from_secs(2);
-/// Head rows folded per transaction: short enough that cycles, the outbox
-/// and pages waiting for the write lock are not held up.
-const COMPACT_BATCH: u32 = 8;
+/// Head rows of one host folded per transaction: two hours of cycles a
+/// minute, short enough that cycles, the outbox and pages waiting for the
+/// write lock are not held up.
+const COMPACT_BATCH: u32 = 120;
+/// An hour is folded once it is closed and this long past, so a host's
+/// hour is written once and not once per cycle; a cycle later still (an
+/// agent's spool) is merged into it.
+const COMPACT_AFTER_MS: i64 = 5 * 60_000;
 
 /// Serves until `shutdown` resolves. `on_ready` gets the bound address
 /// (useful with port 0).
@@ -156,20 +161,25 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Folds the series head into points and roll-ups, batch after batch while
-/// it is behind. Every node runs it; one transaction at a time holds a
-/// batch, and a batch another node folded first is simply gone.
+/// Folds the head's closed hours into chunks and hourly aggregates, host
+/// after host while it is behind. Every node runs it; a host is folded by
+/// one node at a time (its row lock), and rows another node folded first
+/// are simply gone.
 async fn compact_loop<D: Database>(db: D) {
     loop {
         let started = std::time::Instant::now();
-        let folded = db.compact_head(COMPACT_BATCH).await;
+        let closed = readout_storage::series::bucket_start(
+            crate::now_ms() - COMPACT_AFTER_MS,
+            readout_storage::chunk::HOUR_MS,
+        );
+        let folded = db.compact_head(COMPACT_BATCH, closed).await;
         tracing::debug!(
             duration_ms = started.elapsed().as_millis(),
             ?folded,
             "compacted the head"
         );
         match folded {
-            Ok(n) if n == u64::from(COMPACT_BATCH) => {
+            Ok(n) if n > 0 => {
                 tokio::task::yield_now().await;
                 continue;
             }

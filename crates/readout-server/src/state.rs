@@ -28,7 +28,7 @@ pub struct Settings {
     pub public_url: String,
     pub agent_binary: PathBuf,
     pub limits: Limits,
-    /// Full-resolution points are kept this long (older ranges read roll-ups).
+    /// Full-resolution values are kept this long (older ranges read hours).
     pub points_days: u32,
     /// Raw outputs are kept this long (the reach of a back-fill).
     pub history_days: u32,

@@ -787,14 +787,14 @@ fn big_bodies_trickled_in_spend_the_byte_budget_and_then_cycles_get_503() {
     drop(strangers);
 
     let hogs: Vec<TcpStream> = (0..2).map(|_| announce(&auth)).collect();
-    let refused = support::wait_for(Duration::from_secs(10), || {
+    let refused = support::wait_for(Duration::from_secs(30), || {
         let (status, answer) = cycle(1);
         (status == 503).then_some(answer)
     })
     .expect("a 503 once the budget is spent");
     assert_eq!(refused["error"]["code"], "busy", "{refused}");
     drop(hogs);
-    let taken = support::wait_for(Duration::from_secs(10), || {
+    let taken = support::wait_for(Duration::from_secs(30), || {
         (cycle(2).0 == 200).then_some(())
     });
     assert!(

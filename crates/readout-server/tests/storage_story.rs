@@ -455,8 +455,8 @@ async fn variables_story<D: Database>(db: D) {
     assert_eq!(year.points.last().map(|p| p.max), Some(119.0));
 
     // Values are read from the head until the compactor folds it into
-    // points and roll-ups; part-way through (a 5-minute bucket half in
-    // each) and after, every read answers the same.
+    // hour chunks and hourly aggregates; part-way through (an hour and a
+    // 5-minute bucket half in each) and after, every read answers the same.
     let before = (raw.points.clone(), five.points.clone(), year.points.clone());
     let reads = || async {
         let read = |range| series::query(&db, "h_v", "load_1", range, 0);
@@ -469,9 +469,9 @@ async fn variables_story<D: Database>(db: D) {
                 .points,
         )
     };
-    assert_eq!(db.compact_head(52).await.expect("compact"), 52);
+    assert_eq!(db.compact_head(52, i64::MAX).await.expect("compact"), 52);
     assert_eq!(reads().await, before, "half compacted");
-    while db.compact_head(50).await.expect("compact") > 0 {}
+    while db.compact_head(50, i64::MAX).await.expect("compact") > 0 {}
     assert_eq!(reads().await, before, "compacted");
     assert_eq!(db.series_list("h_v").await.expect("variables"), info);
 
@@ -526,7 +526,8 @@ async fn variables_story<D: Database>(db: D) {
     let starts: Vec<i64> = page.iter().map(|o| o.started_at_ms).collect();
     assert_eq!(starts, (10..14).map(|m| T0 + m * MIN).collect::<Vec<_>>());
 
-    // Retention: points go first, roll-ups later.
+    // Retention: raw values go first, hourly aggregates later; a chart
+    // reaching past the raw values reads hours.
     db.prune(retention(0, T0 + 60 * MIN, 0))
         .await
         .expect("prune");
@@ -534,10 +535,17 @@ async fn variables_story<D: Database>(db: D) {
         .await
         .expect("raw");
     assert_eq!(raw.points.first().map(|p| p.at_ms), Some(T0 + 60 * MIN));
-    let five = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 24), 0)
+    let past = q(T0, T0 + 120 * MIN, 24);
+    let hours = series::query(&db, "h_v", "load_1", past, T0 + 60 * MIN)
         .await
-        .expect("5m");
-    assert_eq!(five.points.len(), 24, "roll-ups outlive points");
+        .expect("1h");
+    assert_eq!(hours.plan.source_res_ms, RES_1H);
+    let first = hours.points.first().copied().expect("the first hour");
+    assert_eq!(
+        (first.at_ms, first.count, first.min, first.max),
+        (T0, 60, 0.0, 100.0),
+        "hourly aggregates outlive raw values, back-fill included"
+    );
     db.prune(retention(0, T0 + 200 * MIN, T0 + 200 * MIN))
         .await
         .expect("prune all");
@@ -553,7 +561,7 @@ async fn variables_story<D: Database>(db: D) {
             .collect::<Vec<_>>(),
         [("load_1", Some(7.0))]
     );
-    while db.compact_head(64).await.expect("compact") > 0 {}
+    while db.compact_head(64, i64::MAX).await.expect("compact") > 0 {}
     let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 400 * MIN, 400), 0)
         .await
         .expect("raw");

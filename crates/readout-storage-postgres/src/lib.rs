@@ -30,17 +30,24 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| DbError::Other(e.into()))?;
+        let store = Self { pool };
+        let converted = store.convert_legacy().await?;
+        if converted > 0 {
+            tracing::info!(hosts = converted, "moved points and roll-ups into chunks");
+        }
         tracing::debug!("postgres store ready");
-        Ok(Self { pool })
+        Ok(store)
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
 
-    /// The oldest head rows no other node's compactor holds.
-    const HEAD_CLAIM: &str =
-        "SELECT id, at_ms, data FROM samples ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+    /// Of the hosts with the oldest head rows before `$1`, one no other node
+    /// holds, locked: nodes compact different hosts side by side. The host
+    /// row is taken before any head row, as writers take them.
+    const HEAD_PICK: &str = "SELECT id FROM hosts WHERE id IN (SELECT host_id FROM samples \
+        WHERE at_ms < $1 ORDER BY at_ms LIMIT 64) LIMIT 1 FOR UPDATE SKIP LOCKED";
 
     /// A read transaction whose statements see one snapshot: the head and
     /// what the compactor moved out of it are never both seen, nor neither.

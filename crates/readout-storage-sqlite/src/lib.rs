@@ -121,12 +121,17 @@ impl SqliteStore {
             .await
             .map_err(|e| DbError::Other(e.into()))?;
         let writes = pool(url, &health, 1).await?;
-        tracing::debug!(url, "sqlite store ready");
-        Ok(Self {
+        let store = Self {
             pool: reads,
             writes,
             health,
-        })
+        };
+        let converted = store.convert_legacy().await?;
+        if converted > 0 {
+            tracing::info!(hosts = converted, "moved points and roll-ups into chunks");
+        }
+        tracing::debug!(url, "sqlite store ready");
+        Ok(store)
     }
 
     /// A write transaction, holding the write lock from its first statement.
@@ -138,9 +143,9 @@ impl SqliteStore {
         begun
     }
 
-    /// The oldest head rows, for the compactor (one writer: no one else
-    /// holds them).
-    const HEAD_CLAIM: &str = "SELECT id, at_ms, data FROM samples ORDER BY id LIMIT $1";
+    /// The host with the oldest head row before `$1`, for the compactor (one
+    /// writer: no one else holds it).
+    const HEAD_PICK: &str = "SELECT host_id FROM samples WHERE at_ms < $1 ORDER BY at_ms LIMIT 1";
 
     /// A read transaction: its statements see one snapshot (WAL).
     async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {

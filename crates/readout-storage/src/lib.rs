@@ -10,6 +10,7 @@ mod accounts;
 pub mod accounts_sql;
 mod alerts;
 pub mod alerts_sql;
+pub mod chunk;
 pub mod codec;
 mod dashboards;
 pub mod head;
@@ -269,7 +270,12 @@ pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'stat
     /// each command stays). Returns rows removed.
     fn prune(&self, retention: Retention) -> impl Future<Output = Result<u64, DbError>> + Send;
 
-    /// Folds up to `limit` of the oldest head rows into points and
-    /// roll-ups, in one transaction; returns how many it folded.
-    fn compact_head(&self, limit: u32) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// Folds up to `limit` head rows older than `before_ms`, of the host
+    /// with the oldest, into its hour chunks and their hourly aggregates,
+    /// in one transaction; returns how many it folded.
+    fn compact_head(
+        &self,
+        limit: u32,
+        before_ms: i64,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
 }

@@ -1,13 +1,14 @@
 //! Range queries over a series return at most `max_points` buckets, read
-//! from the coarsest stored resolution that is fine enough: a one-year
-//! chart reads one-hour roll-ups, a one-hour chart reads raw points, and
-//! both read about as many rows as they return.
+//! from the coarsest resolution that is fine enough: a one-year chart
+//! reads days of hourly aggregates, a one-day chart the hours of raw
+//! values (bucketed by five minutes when that is fine enough).
 
 use serde::Serialize;
 
 use crate::{AggRow, Database, DbError};
 
-/// Roll-up resolutions kept beside the raw points.
+/// Resolutions a chart reads: 5-minute buckets are made from raw values
+/// as they are read; hourly aggregates are stored and outlive raw values.
 pub const RES_5M: i64 = 5 * 60_000;
 pub const RES_1H: i64 = 60 * 60_000;
 pub const RESOLUTIONS: [i64; 2] = [RES_5M, RES_1H];
@@ -39,8 +40,8 @@ pub struct Point {
     pub count: i64,
 }
 
-/// Raw points older than `raw_kept_since_ms` are pruned, so a range that
-/// reaches before it reads roll-ups even when zoomed in.
+/// Raw values older than `raw_kept_since_ms` are pruned, so a range that
+/// reaches before it reads hourly aggregates even when zoomed in.
 pub fn plan(range: Range, raw_kept_since_ms: i64) -> Plan {
     // Saturating: the range comes from a query string.
     let span = range.to_ms.saturating_sub(range.from_ms).max(1);
@@ -48,12 +49,12 @@ pub fn plan(range: Range, raw_kept_since_ms: i64) -> Plan {
     // Ceiling divisions written so they cannot overflow (both sides ≥ 1).
     let width = (span - 1) / points + 1;
     let round_up = |res: i64| ((width - 1) / res + 1).saturating_mul(res);
-    if width >= RES_1H {
+    if width >= RES_1H || range.from_ms < raw_kept_since_ms {
         Plan {
             source_res_ms: RES_1H,
             width_ms: round_up(RES_1H),
         }
-    } else if width >= RES_5M || range.from_ms < raw_kept_since_ms {
+    } else if width >= RES_5M {
         Plan {
             source_res_ms: RES_5M,
             width_ms: round_up(RES_5M),
@@ -218,8 +219,8 @@ mod tests {
                 width_ms: 18 * RES_1H
             }
         );
-        // Zoomed into a day whose raw points are pruned: roll-ups answer.
-        assert_eq!(plan(range(RES_1H, 600), 1_001 * DAY).source_res_ms, RES_5M);
+        // Zoomed into a day whose raw values are pruned: hours answer.
+        assert_eq!(plan(range(RES_1H, 600), 1_001 * DAY).source_res_ms, RES_1H);
     }
 
     #[test]

@@ -17,22 +17,6 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
     r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
 
-/// Merges an aggregate of new points into a roll-up bucket (`series_id,
-/// res_ms, bucket_ms, min, max, sum, count, last, last_at_ms` per row).
-pub const ROLLUP_MERGE: &str = " ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET \
-    min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END, \
-    max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END, \
-    sum = rollups.sum + excluded.sum, count = rollups.count + excluded.count, \
-    last = CASE WHEN excluded.last_at_ms >= rollups.last_at_ms THEN excluded.last ELSE rollups.last END, \
-    last_at_ms = CASE WHEN excluded.last_at_ms >= rollups.last_at_ms THEN excluded.last_at_ms \
-    ELSE rollups.last_at_ms END";
-
-/// Sets a roll-up bucket to recomputed figures.
-pub const ROLLUP_SET: &str = "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, \
-    last, last_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-    ON CONFLICT (series_id, res_ms, bucket_ms) DO UPDATE SET min = excluded.min, max = excluded.max, \
-    sum = excluded.sum, count = excluded.count, last = excluded.last, last_at_ms = excluded.last_at_ms";
-
 /// Implements [`crate::Database`] for a struct with a `pool: sqlx::Pool<$db>`.
 #[macro_export]
 macro_rules! impl_sql_database {
@@ -251,40 +235,179 @@ macro_rules! impl_sql_database {
                     .collect())
             }
 
-            /// Recomputes one roll-up bucket from the raw points.
-            async fn recompute_rollup(
+            /// Folds a host's values (hour → series → time → value; a value
+            /// replaces one stored at its time) into its hour chunks, and
+            /// recomputes those hours in the series' days of hourly
+            /// aggregates. An hour whose chunk is gone (its raw values
+            /// pruned) adds to the aggregates it already has. The caller
+            /// holds the host's row lock.
+            async fn fold(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
-                series_id: i64,
-                res: i64,
-                bucket: i64,
+                host_id: &str,
+                values: &$crate::chunk::Folding,
             ) -> Result<(), $crate::DbError> {
+                use $crate::chunk::{self, Day, HourAgg};
                 use $crate::sqlx;
-                let points: Vec<(i64, f64)> = sqlx::query_as(
-                    "SELECT at_ms, value FROM points WHERE series_id = $1 AND at_ms >= $2 \
-                     AND at_ms < $3 ORDER BY at_ms",
-                )
-                .bind(series_id)
-                .bind(bucket)
-                .bind(bucket + res)
-                .fetch_all(&mut **tx)
-                .await?;
-                let Some(agg) = $crate::series::aggregate(bucket, &points) else {
+                use std::collections::BTreeMap;
+                let (Some(first), Some(last)) = (values.keys().next(), values.keys().next_back()) else {
                     return Ok(());
                 };
-                let last_at = points.last().map_or(bucket, |p| p.0);
-                sqlx::query($crate::sql::ROLLUP_SET)
-                    .bind(series_id)
-                    .bind(res)
-                    .bind(bucket)
-                    .bind(agg.min)
-                    .bind(agg.max)
-                    .bind(agg.sum)
-                    .bind(agg.count)
-                    .bind(agg.last)
-                    .bind(last_at)
-                    .execute(&mut **tx)
-                    .await?;
+                let stored: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT hour_ms, data FROM chunks WHERE host_id = $1 AND hour_ms >= $2 AND hour_ms <= $3",
+                )
+                .bind(host_id)
+                .bind(*first)
+                .bind(*last)
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut stored: BTreeMap<i64, Vec<u8>> = stored.into_iter().collect();
+                // (series, day) → its hours folded now, and whether each adds.
+                let mut hours: BTreeMap<(i64, i64), Vec<(u8, HourAgg, bool)>> = BTreeMap::new();
+                let mut chunks: Vec<(i64, Vec<u8>)> = Vec::with_capacity(values.len());
+                for (&hour_ms, new) in values {
+                    let existed = stored.remove(&hour_ms).map(|b| chunk::decode_hour(hour_ms, &b)).transpose()?;
+                    let adds = existed.is_none();
+                    let mut hour = existed.unwrap_or_default();
+                    for (&id, points) in new {
+                        let series = hour.entry(id).or_default();
+                        let mut merged: BTreeMap<i64, f64> = series.iter().copied().collect();
+                        merged.extend(points.iter().map(|(at, v)| (*at, *v)));
+                        *series = merged.into_iter().collect();
+                        if let Some(agg) = HourAgg::of(series) {
+                            let (day, h) = chunk::day_and_hour(hour_ms);
+                            hours.entry((id, day)).or_default().push((h, agg, adds));
+                        }
+                    }
+                    chunks.push((hour_ms, chunk::encode_hour(hour_ms, &hour)));
+                }
+                for part in chunks.chunks(32) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO chunks (host_id, hour_ms, data) ");
+                    insert.push_values(part, |mut row, (hour_ms, data)| {
+                        row.push_bind(host_id).push_bind(*hour_ms).push_bind(data.as_slice());
+                    });
+                    insert.push(" ON CONFLICT (host_id, hour_ms) DO UPDATE SET data = excluded.data");
+                    insert.build().execute(&mut **tx).await?;
+                }
+                let first_day = hours.keys().map(|k| k.1).min();
+                let last_day = hours.keys().map(|k| k.1).max();
+                let (Some(first_day), Some(last_day)) = (first_day, last_day) else {
+                    return Ok(());
+                };
+                let known: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT series_id, day_ms, data FROM trends WHERE day_ms >= $2 AND day_ms <= $3 \
+                     AND series_id IN (SELECT id FROM series WHERE host_id = $1)",
+                )
+                .bind(host_id)
+                .bind(first_day)
+                .bind(last_day)
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut known: BTreeMap<(i64, i64), Vec<u8>> =
+                    known.into_iter().map(|(id, day, data)| ((id, day), data)).collect();
+                let mut days: Vec<(i64, i64, Vec<u8>)> = Vec::with_capacity(hours.len());
+                for ((id, day_ms), folded) in hours {
+                    let mut day: Day = known.remove(&(id, day_ms)).map(|b| chunk::decode_day(&b)).transpose()?.unwrap_or_default();
+                    for (h, agg, adds) in folded {
+                        match day.get_mut(&h) {
+                            Some(had) if adds => had.add(&agg),
+                            _ => {
+                                day.insert(h, agg);
+                            }
+                        }
+                    }
+                    days.push((id, day_ms, chunk::encode_day(&day)));
+                }
+                for part in days.chunks(500) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO trends (series_id, day_ms, data) ");
+                    insert.push_values(part, |mut row, (id, day_ms, data)| {
+                        row.push_bind(*id).push_bind(*day_ms).push_bind(data.as_slice());
+                    });
+                    insert.push(" ON CONFLICT (series_id, day_ms) DO UPDATE SET data = excluded.data");
+                    insert.build().execute(&mut **tx).await?;
+                }
                 Ok(())
+            }
+
+            /// Moves the history a release before chunks kept (`points`,
+            /// `rollups`) into chunks and days, one host per transaction
+            /// under its row lock, so nodes starting together convert each
+            /// host once. Returns the hosts converted.
+            pub async fn convert_legacy(&self) -> Result<u64, $crate::DbError> {
+                use $crate::chunk::{self, Day, HourAgg};
+                use $crate::sqlx;
+                use std::collections::BTreeMap;
+                let hosts: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM hosts h WHERE EXISTS (SELECT 1 FROM series s WHERE s.host_id = h.id AND \
+                     (EXISTS (SELECT 1 FROM points p WHERE p.series_id = s.id) \
+                     OR EXISTS (SELECT 1 FROM rollups r WHERE r.series_id = s.id)))",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for host_id in &hosts {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
+                        .bind(host_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let points: Vec<(i64, i64, f64)> = sqlx::query_as(
+                        "SELECT p.series_id, p.at_ms, p.value FROM points p JOIN series s ON s.id = p.series_id \
+                         WHERE s.host_id = $1",
+                    )
+                    .bind(host_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut folding = chunk::Folding::new();
+                    for (id, at_ms, value) in points {
+                        chunk::offer(&mut folding, id, at_ms, value);
+                    }
+                    Self::fold(&mut tx, host_id, &folding).await?;
+                    // Hours whose raw points were pruned live on in roll-ups.
+                    let hourly: Vec<(i64, i64, f64, f64, f64, i64, f64)> = sqlx::query_as(
+                        "SELECT r.series_id, r.bucket_ms, r.min, r.max, r.sum, r.count, r.last FROM rollups r \
+                         JOIN series s ON s.id = r.series_id WHERE s.host_id = $1 AND r.res_ms = $2",
+                    )
+                    .bind(host_id)
+                    .bind(chunk::HOUR_MS)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut days: BTreeMap<(i64, i64), Vec<(u8, HourAgg)>> = BTreeMap::new();
+                    for (id, at_ms, min, max, sum, count, last) in hourly {
+                        let (day, h) = chunk::day_and_hour(at_ms);
+                        let count = u32::try_from(count).unwrap_or(u32::MAX);
+                        days.entry((id, day)).or_default().push((h, HourAgg { min, max, sum, count, last }));
+                    }
+                    for ((id, day_ms), hours) in days {
+                        let stored: Option<Vec<u8>> =
+                            sqlx::query_scalar("SELECT data FROM trends WHERE series_id = $1 AND day_ms = $2")
+                                .bind(id)
+                                .bind(day_ms)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let mut day: Day = stored.map(|b| chunk::decode_day(&b)).transpose()?.unwrap_or_default();
+                        for (h, agg) in hours {
+                            day.entry(h).or_insert(agg);
+                        }
+                        sqlx::query(
+                            "INSERT INTO trends (series_id, day_ms, data) VALUES ($1, $2, $3) \
+                             ON CONFLICT (series_id, day_ms) DO UPDATE SET data = excluded.data",
+                        )
+                        .bind(id)
+                        .bind(day_ms)
+                        .bind(chunk::encode_day(&day))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    for table in ["points", "rollups"] {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DELETE FROM {table} WHERE series_id IN (SELECT id FROM series WHERE host_id = $1)"
+                        )))
+                        .bind(host_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                }
+                Ok(hosts.len() as u64)
             }
         }
 
@@ -676,20 +799,26 @@ macro_rules! impl_sql_database {
                         }
                     }
                 }
-                let missing: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
-                for name in missing {
-                    let row: Option<(i64, f64)> = sqlx::query_as(
-                        "SELECT p.at_ms, p.value FROM points p JOIN series s ON s.id = p.series_id \
-                         WHERE s.host_id = $1 AND s.name = $2 AND p.at_ms < $3 \
-                         ORDER BY p.at_ms DESC LIMIT 1",
+                // Then the host's last few compacted hours.
+                if found.len() < wanted.len() {
+                    let hours: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                        "SELECT hour_ms, data FROM chunks WHERE host_id = $1 AND hour_ms < $2 \
+                         ORDER BY hour_ms DESC LIMIT 3",
                     )
                     .bind(host_id)
-                    .bind(name)
                     .bind(before_ms)
-                    .fetch_optional(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                    if let Some((at_ms, value)) = row {
-                        found.insert(name.clone(), $crate::Reading { at_ms, value });
+                    for (hour_ms, data) in hours {
+                        for (id, name) in &wanted {
+                            if found.contains_key(*name) {
+                                continue;
+                            }
+                            let points = $crate::chunk::decode_series(hour_ms, &data, *id)?;
+                            if let Some(&(at_ms, value)) = points.iter().rev().find(|p| p.0 < before_ms) {
+                                found.insert((*name).clone(), $crate::Reading { at_ms, value });
+                            }
+                        }
                     }
                 }
                 tx.commit().await?;
@@ -880,9 +1009,9 @@ macro_rules! impl_sql_database {
                 let wanted: Vec<(&str, &str)> =
                     samples.iter().map(|s| (s.name.as_str(), s.source.as_str())).collect();
                 let added = Self::series_ids(&mut tx, host_id, &mut names, &wanted, first_at).await?;
-                // A back-fill replaces stored points and recomputes their
-                // buckets in place, and takes the same points out of the
-                // head, so the compactor cannot bring the old values back.
+                // A back-fill replaces stored values and recomputes their
+                // hours in place, and takes the same values out of the
+                // head, so the compactor cannot bring the old ones back.
                 let mut replaced: std::collections::BTreeMap<(i64, i64), f64> = std::collections::BTreeMap::new();
                 for s in samples {
                     let Some(&(id, _)) = names.0.get(&s.name) else { continue };
@@ -918,24 +1047,11 @@ macro_rules! impl_sql_database {
                             .await?;
                     }
                 }
-                let mut touched = std::collections::BTreeSet::new();
+                let mut folding = $crate::chunk::Folding::new();
                 for (&(id, at_ms), &value) in &replaced {
-                    sqlx::query(
-                        "INSERT INTO points (series_id, at_ms, value) VALUES ($1, $2, $3) \
-                         ON CONFLICT (series_id, at_ms) DO UPDATE SET value = excluded.value",
-                    )
-                    .bind(id)
-                    .bind(at_ms)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
-                    for res in $crate::series::RESOLUTIONS {
-                        touched.insert((id, res, $crate::series::bucket_start(at_ms, res)));
-                    }
+                    $crate::chunk::offer(&mut folding, id, at_ms, value);
                 }
-                for (id, res, bucket) in touched {
-                    Self::recompute_rollup(&mut tx, id, res, bucket).await?;
-                }
+                Self::fold(&mut tx, host_id, &folding).await?;
                 let names = (rebuilt || added).then_some(&names);
                 Self::save_latest(&mut tx, host_id, &latest, names).await?;
                 tx.commit().await?;
@@ -963,62 +1079,77 @@ macro_rules! impl_sql_database {
                 from_ms: i64,
                 to_ms: i64,
             ) -> Result<Vec<$crate::AggRow>, $crate::DbError> {
+                use $crate::chunk::{self, HOUR_MS};
+                use $crate::series::{bucket_start, RES_1H};
+                use $crate::sqlx;
                 let mut tx = self.begin_read().await?;
-                let query = if res_ms == 0 {
-                    $crate::sqlx::query_as(
-                        "SELECT p.at_ms, p.value AS min, p.value AS max, p.value AS sum, \
-                         CAST(1 AS BIGINT) AS count, p.value AS last \
-                         FROM points p JOIN series s ON s.id = p.series_id \
-                         WHERE s.host_id = $1 AND s.name = $2 AND p.at_ms >= $3 AND p.at_ms < $4 \
-                         ORDER BY p.at_ms",
-                    )
-                } else {
-                    $crate::sqlx::query_as(
-                        "SELECT r.bucket_ms AS at_ms, r.min, r.max, r.sum, r.count, r.last \
-                         FROM rollups r JOIN series s ON s.id = r.series_id \
-                         WHERE s.host_id = $1 AND s.name = $2 AND r.bucket_ms >= $3 AND r.bucket_ms < $4 \
-                         AND r.res_ms = $5 ORDER BY r.bucket_ms",
-                    )
-                };
-                let mut rows: Vec<$crate::AggRow> = query
-                    .bind(host_id)
-                    .bind(name)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .bind(res_ms)
-                    .fetch_all(&mut *tx)
-                    .await?;
                 let id: Option<i64> =
-                    $crate::sqlx::query_scalar("SELECT id FROM series WHERE host_id = $1 AND name = $2")
+                    sqlx::query_scalar("SELECT id FROM series WHERE host_id = $1 AND name = $2")
                         .bind(host_id)
                         .bind(name)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let Some(id) = id else { return Ok(rows) };
-                // The head's buckets: a bucket may start before `from_ms`,
-                // as a stored roll-up's would.
-                let head_from = if res_ms == 0 { from_ms } else { $crate::series::bucket_start(from_ms, res_ms) };
-                let head = Self::head_points(&mut tx, host_id, id, head_from, to_ms).await?;
-                tx.commit().await?;
-                if res_ms == 0 {
-                    // A back-filled value not yet compacted replaces the stored one.
-                    let times: std::collections::HashSet<i64> = head.iter().map(|p| p.0).collect();
-                    rows.retain(|r| !times.contains(&r.at_ms));
-                    rows.extend(head.iter().map(|&(at_ms, v)| $crate::AggRow {
-                        at_ms, min: v, max: v, sum: v, count: 1, last: v,
-                    }));
-                } else {
-                    for bucket in head.chunk_by(|a, b| {
-                        $crate::series::bucket_start(a.0, res_ms) == $crate::series::bucket_start(b.0, res_ms)
-                    }) {
-                        let start = $crate::series::bucket_start(bucket[0].0, res_ms);
-                        rows.extend($crate::series::aggregate(start, bucket));
+                let Some(id) = id else { return Ok(Vec::new()) };
+                let one = |at_ms: i64, v: f64| $crate::AggRow { at_ms, min: v, max: v, sum: v, count: 1, last: v };
+                let mut rows: Vec<$crate::AggRow> = Vec::new();
+                if res_ms >= RES_1H {
+                    let days: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                        "SELECT day_ms, data FROM trends WHERE series_id = $1 AND day_ms >= $2 AND day_ms < $3 \
+                         ORDER BY day_ms",
+                    )
+                    .bind(id)
+                    .bind(bucket_start(from_ms, chunk::DAY_MS))
+                    .bind(to_ms)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let from_hour = bucket_start(from_ms, HOUR_MS);
+                    for (day_ms, data) in days {
+                        for (h, agg) in chunk::decode_day(&data)? {
+                            let at_ms = day_ms + i64::from(h) * HOUR_MS;
+                            if at_ms >= from_hour && at_ms < to_ms {
+                                rows.push(agg.row(at_ms));
+                            }
+                        }
                     }
+                    // The head's hours; one may also be in a day (a late
+                    // cycle): merging by time (series::merge) sums them.
+                    let head = Self::head_points(&mut tx, host_id, id, from_hour, to_ms).await?;
+                    for bucket in head.chunk_by(|a, b| bucket_start(a.0, res_ms) == bucket_start(b.0, res_ms)) {
+                        rows.extend($crate::series::aggregate(bucket_start(bucket[0].0, res_ms), bucket));
+                    }
+                    tx.commit().await?;
+                    rows.sort_by_key(|r| r.at_ms);
+                    return Ok(rows);
                 }
-                // Stored rows and the head's may share a bucket; merging by
-                // time (series::merge) sums them.
-                rows.sort_by_key(|r| r.at_ms);
-                Ok(rows)
+                // Raw values, or buckets of them: the hours' values with the
+                // head's over them (a back-fill not yet compacted wins).
+                let hours: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT hour_ms, data FROM chunks WHERE host_id = $1 AND hour_ms >= $2 AND hour_ms < $3 \
+                     ORDER BY hour_ms",
+                )
+                .bind(host_id)
+                .bind(bucket_start(from_ms, HOUR_MS))
+                .bind(to_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut points: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+                for (hour_ms, data) in hours {
+                    points.extend(
+                        chunk::decode_series(hour_ms, &data, id)?
+                            .into_iter()
+                            .filter(|p| p.0 >= from_ms && p.0 < to_ms),
+                    );
+                }
+                points.extend(Self::head_points(&mut tx, host_id, id, from_ms, to_ms).await?);
+                tx.commit().await?;
+                let points: Vec<(i64, f64)> = points.into_iter().collect();
+                if res_ms == 0 {
+                    return Ok(points.into_iter().map(|(at, v)| one(at, v)).collect());
+                }
+                Ok(points
+                    .chunk_by(|a, b| bucket_start(a.0, res_ms) == bucket_start(b.0, res_ms))
+                    .filter_map(|bucket| $crate::series::aggregate(bucket_start(bucket[0].0, res_ms), bucket))
+                    .collect())
             }
 
             async fn recent_cycles(
@@ -1060,94 +1191,40 @@ macro_rules! impl_sql_database {
                 Ok(())
             }
 
-            async fn compact_head(&self, limit: u32) -> Result<u64, $crate::DbError> {
+            async fn compact_head(&self, limit: u32, before_ms: i64) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
-                use std::collections::{BTreeMap, BTreeSet};
+                use std::collections::BTreeMap;
                 let mut tx = self.begin_write().await?;
-                let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(Self::HEAD_CLAIM)
+                // One host at a time, under its row lock: its hours are
+                // rewritten whole, and no other node folds them meanwhile.
+                let host_id: Option<String> = sqlx::query_scalar(Self::HEAD_PICK)
+                    .bind(before_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(host_id) = host_id else { return Ok(0) };
+                sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
+                    .bind(&host_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT id, at_ms, data FROM samples WHERE host_id = $1 AND at_ms < $2 \
+                     ORDER BY at_ms, id LIMIT $3",
+                )
+                .bind(&host_id)
+                .bind(before_ms)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
-                if rows.is_empty() {
-                    return Ok(0);
-                }
-                // (series, time) → value; a later write wins.
-                let mut points: BTreeMap<(i64, i64), f64> = BTreeMap::new();
+                let mut folding = $crate::chunk::Folding::new();
+                let mut last_seen: BTreeMap<i64, i64> = BTreeMap::new();
                 for (_, at_ms, data) in &rows {
                     for (id, value) in $crate::head::decode_values(data)? {
-                        points.insert((id, *at_ms), value);
+                        $crate::chunk::offer(&mut folding, id, *at_ms, value);
+                        let seen = last_seen.entry(id).or_insert(*at_ms);
+                        *seen = (*seen).max(*at_ms);
                     }
                 }
-                let points: Vec<((i64, i64), f64)> = points.into_iter().collect();
-                // Points new to the table add to their buckets; a point that
-                // was there (a back-fill) replaces it and its buckets are
-                // recomputed.
-                let mut added: BTreeSet<(i64, i64)> = BTreeSet::new();
-                for chunk in points.chunks(3000) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO points (series_id, at_ms, value) ");
-                    insert.push_values(chunk, |mut row, ((id, at), value)| {
-                        row.push_bind(*id).push_bind(*at).push_bind(*value);
-                    });
-                    insert.push(" ON CONFLICT (series_id, at_ms) DO NOTHING RETURNING series_id, at_ms");
-                    let new: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-                    added.extend(new);
-                }
-                let mut buckets: BTreeMap<(i64, i64, i64), ($crate::AggRow, i64)> = BTreeMap::new();
-                let mut touched = BTreeSet::new();
-                let mut last_seen: BTreeMap<i64, i64> = BTreeMap::new();
-                for &((id, at), value) in &points {
-                    let seen = last_seen.entry(id).or_insert(at);
-                    *seen = (*seen).max(at);
-                    for res in $crate::series::RESOLUTIONS {
-                        let bucket = $crate::series::bucket_start(at, res);
-                        if !added.contains(&(id, at)) {
-                            touched.insert((id, res, bucket));
-                            continue;
-                        }
-                        let (agg, last_at) = buckets.entry((id, res, bucket)).or_insert((
-                            $crate::AggRow { at_ms: bucket, min: value, max: value, sum: 0.0, count: 0, last: value },
-                            at,
-                        ));
-                        agg.min = agg.min.min(value);
-                        agg.max = agg.max.max(value);
-                        agg.sum += value;
-                        agg.count += 1;
-                        if at >= *last_at {
-                            agg.last = value;
-                            *last_at = at;
-                        }
-                    }
-                }
-                for &((id, at), value) in points.iter().filter(|(key, _)| !added.contains(key)) {
-                    sqlx::query("UPDATE points SET value = $3 WHERE series_id = $1 AND at_ms = $2")
-                        .bind(id)
-                        .bind(at)
-                        .bind(value)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let buckets: Vec<_> = buckets.into_iter().collect();
-                for chunk in buckets.chunks(3000) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO rollups (series_id, res_ms, bucket_ms, min, max, sum, count, last, last_at_ms) ",
-                    );
-                    insert.push_values(chunk, |mut row, ((id, res, bucket), (agg, last_at))| {
-                        row.push_bind(*id)
-                            .push_bind(*res)
-                            .push_bind(*bucket)
-                            .push_bind(agg.min)
-                            .push_bind(agg.max)
-                            .push_bind(agg.sum)
-                            .push_bind(agg.count)
-                            .push_bind(agg.last)
-                            .push_bind(*last_at);
-                    });
-                    insert.push($crate::sql::ROLLUP_MERGE);
-                    insert.build().execute(&mut *tx).await?;
-                }
-                for (id, res, bucket) in touched {
-                    Self::recompute_rollup(&mut tx, id, res, bucket).await?;
-                }
+                Self::fold(&mut tx, &host_id, &folding).await?;
                 // When each series was last seen: a variable silent for the
                 // roll-up retention is pruned.
                 let last_seen: Vec<(i64, i64)> = last_seen.into_iter().collect();
@@ -1177,8 +1254,8 @@ macro_rules! impl_sql_database {
 
             async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
-                // Head rows past the cutoff still owe their roll-ups.
-                while $crate::Database::compact_head(self, 64).await? == 64 {}
+                // Head rows past the cutoff still owe their hourly aggregates.
+                while $crate::Database::compact_head(self, 256, keep.points_before_ms).await? > 0 {}
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
                 let statements: [(&str, i64); 4] = [
@@ -1193,8 +1270,16 @@ macro_rules! impl_sql_database {
                          (SELECT 1 FROM command_results r WHERE r.cycle_pk = cycles.id)",
                         keep.outputs_before_ms,
                     ),
-                    ("DELETE FROM points WHERE at_ms < $1", keep.points_before_ms),
-                    ("DELETE FROM rollups WHERE bucket_ms < $1", keep.rollups_before_ms),
+                    // Whole hours and days only: rewriting the one that
+                    // straddles the cutoff would rewrite every host's.
+                    (
+                        "DELETE FROM chunks WHERE hour_ms < $1",
+                        $crate::series::bucket_start(keep.points_before_ms, $crate::chunk::HOUR_MS),
+                    ),
+                    (
+                        "DELETE FROM trends WHERE day_ms < $1",
+                        $crate::series::bucket_start(keep.rollups_before_ms, $crate::chunk::DAY_MS),
+                    ),
                 ];
                 for (statement, cutoff) in statements {
                     removed += sqlx::query(statement)
