@@ -49,6 +49,10 @@ pub struct Config {
     pub points_days: u32,
     /// How long the hourly aggregates of variables are kept.
     pub rollups_days: u32,
+    /// A cycle is folded into its (closed) hour once it arrived this long
+    /// ago, so a host's hour is written once, not once per cycle of a spool
+    /// sending old cycles one after another.
+    pub compact_settle_secs: u32,
     /// The agent binary served to `install.sh`; empty means `readout-agent`
     /// next to this executable.
     pub agent_binary: Option<PathBuf>,
@@ -136,6 +140,7 @@ impl Default for Config {
             history_days: 7,
             points_days: 30,
             rollups_days: 730,
+            compact_settle_secs: 60,
             agent_binary: None,
             alerts: AlertsConfig::default(),
         }
@@ -167,6 +172,7 @@ impl std::fmt::Debug for Config {
             .field("history_days", &self.history_days)
             .field("points_days", &self.points_days)
             .field("rollups_days", &self.rollups_days)
+            .field("compact_settle_secs", &self.compact_settle_secs)
             .field("agent_binary", &self.agent_binary)
             .field("alerts", &self.alerts)
             .finish()

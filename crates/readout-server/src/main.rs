@@ -171,6 +171,8 @@ struct ConfigArgs {
     points_days: Option<u32>,
     #[arg(long, env = "READOUT_ROLLUPS_DAYS", global = true)]
     rollups_days: Option<u32>,
+    #[arg(long, env = "READOUT_COMPACT_SETTLE_SECS", global = true)]
+    compact_settle_secs: Option<u32>,
     #[arg(long, env = "READOUT_AGENT_BINARY", global = true)]
     agent_binary: Option<PathBuf>,
 }
@@ -196,7 +198,8 @@ impl ConfigArgs {
             header_timeout_secs,
             history_days,
             points_days,
-            rollups_days
+            rollups_days,
+            compact_settle_secs
         );
         if self.tls_cert.is_some() {
             config.tls_cert = self.tls_cert;

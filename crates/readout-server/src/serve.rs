@@ -27,9 +27,9 @@ const COMPACT_EVERY: Duration = Duration::from_secs(2);
 /// minute, short enough that cycles, the outbox and pages waiting for the
 /// write lock are not held up.
 const COMPACT_BATCH: u32 = 120;
-/// An hour is folded once it is closed and this long past, so a host's
-/// hour is written once and not once per cycle; a cycle later still (an
-/// agent's spool) is merged into it.
+/// An hour is folded once it is closed and this long past, and a cycle once
+/// it arrived `compact_settle_secs` ago, so a host's hour is written once
+/// and not once per cycle; a cycle later still is merged into its hour.
 const COMPACT_AFTER_MS: i64 = 5 * 60_000;
 
 /// Serves until `shutdown` resolves. `on_ready` gets the bound address
@@ -88,7 +88,8 @@ pub async fn serve<D: Database>(
             history_days: config.history_days,
         }),
     };
-    let compactor = tokio::spawn(compact_loop(db.clone()));
+    let settle_ms = i64::from(config.compact_settle_secs) * 1000;
+    let compactor = tokio::spawn(compact_loop(db.clone(), settle_ms));
     let pruner = tokio::spawn(prune_loop(db, config.clone()));
     let app = crate::routes::router(state);
 
@@ -165,14 +166,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// after host while it is behind. Every node runs it; a host is folded by
 /// one node at a time (its row lock), and rows another node folded first
 /// are simply gone.
-async fn compact_loop<D: Database>(db: D) {
+async fn compact_loop<D: Database>(db: D, settle_ms: i64) {
     loop {
         let started = std::time::Instant::now();
+        let now = crate::now_ms();
         let closed = readout_storage::series::bucket_start(
-            crate::now_ms() - COMPACT_AFTER_MS,
+            now - COMPACT_AFTER_MS,
             readout_storage::chunk::HOUR_MS,
         );
-        let folded = db.compact_head(COMPACT_BATCH, closed).await;
+        let folded = db
+            .compact_head(COMPACT_BATCH, closed, now - settle_ms)
+            .await;
         tracing::debug!(
             duration_ms = started.elapsed().as_millis(),
             ?folded,

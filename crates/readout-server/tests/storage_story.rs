@@ -469,9 +469,19 @@ async fn variables_story<D: Database>(db: D) {
                 .points,
         )
     };
-    assert_eq!(db.compact_head(52, i64::MAX).await.expect("compact"), 52);
+    assert_eq!(
+        db.compact_head(52, i64::MAX, i64::MAX)
+            .await
+            .expect("compact"),
+        52
+    );
     assert_eq!(reads().await, before, "half compacted");
-    while db.compact_head(50, i64::MAX).await.expect("compact") > 0 {}
+    while db
+        .compact_head(50, i64::MAX, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
     assert_eq!(reads().await, before, "compacted");
     assert_eq!(db.series_list("h_v").await.expect("variables"), info);
 
@@ -561,7 +571,12 @@ async fn variables_story<D: Database>(db: D) {
             .collect::<Vec<_>>(),
         [("load_1", Some(7.0))]
     );
-    while db.compact_head(64, i64::MAX).await.expect("compact") > 0 {}
+    while db
+        .compact_head(64, i64::MAX, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
     let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 400 * MIN, 400), 0)
         .await
         .expect("raw");

@@ -16,5 +16,8 @@ CREATE TABLE trends (
     PRIMARY KEY (series_id, day_ms)
 );
 
--- The compactor takes the host with the oldest head row of a closed hour.
+-- The compactor takes the host with the oldest head row of a closed hour,
+-- once the row has settled: a host's hour is then written once, not once
+-- per cycle of a spool sending old cycles.
+ALTER TABLE samples ADD COLUMN received_at_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX samples_by_time ON samples (at_ms);

@@ -43,11 +43,13 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
-    /// Of the hosts with the oldest head rows before `$1`, one no other node
-    /// holds, locked: nodes compact different hosts side by side. The host
-    /// row is taken before any head row, as writers take them.
+    /// Of the hosts with the oldest head rows dated before `$1` and
+    /// received before `$2`, one no other node holds, locked: nodes compact
+    /// different hosts side by side. The host row is taken before any head
+    /// row, as writers take them.
     const HEAD_PICK: &str = "SELECT id FROM hosts WHERE id IN (SELECT host_id FROM samples \
-        WHERE at_ms < $1 ORDER BY at_ms LIMIT 64) LIMIT 1 FOR UPDATE SKIP LOCKED";
+        WHERE at_ms < $1 AND received_at_ms < $2 ORDER BY at_ms LIMIT 64) \
+        LIMIT 1 FOR UPDATE SKIP LOCKED";
 
     /// A read transaction whose statements see one snapshot: the head and
     /// what the compactor moved out of it are never both seen, nor neither.

@@ -143,9 +143,10 @@ impl SqliteStore {
         begun
     }
 
-    /// The host with the oldest head row before `$1`, for the compactor (one
-    /// writer: no one else holds it).
-    const HEAD_PICK: &str = "SELECT host_id FROM samples WHERE at_ms < $1 ORDER BY at_ms LIMIT 1";
+    /// The host with the oldest head row dated before `$1` and received
+    /// before `$2`, for the compactor (one writer: no one else holds it).
+    const HEAD_PICK: &str = "SELECT host_id FROM samples WHERE at_ms < $1 AND received_at_ms < $2 \
+        ORDER BY at_ms LIMIT 1";
 
     /// A read transaction: its statements see one snapshot (WAL).
     async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {

@@ -270,12 +270,14 @@ pub trait Database: Alerts + Accounts + Dashboards + Clone + Send + Sync + 'stat
     /// each command stays). Returns rows removed.
     fn prune(&self, retention: Retention) -> impl Future<Output = Result<u64, DbError>> + Send;
 
-    /// Folds up to `limit` head rows older than `before_ms`, of the host
-    /// with the oldest, into its hour chunks and their hourly aggregates,
-    /// in one transaction; returns how many it folded.
+    /// Folds up to `limit` head rows dated before `before_ms` and received
+    /// before `received_before_ms`, of the host with the oldest, into its
+    /// hour chunks and their hourly aggregates, in one transaction; returns
+    /// how many it folded.
     fn compact_head(
         &self,
         limit: u32,
         before_ms: i64,
+        received_before_ms: i64,
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
 }

@@ -95,13 +95,15 @@ macro_rules! impl_sql_database {
                 Ok(!missing.is_empty())
             }
 
-            /// Writes values of one time into the head: their numbers as one
-            /// row, and every value into the host's latest readings.
-            /// The caller holds the host's row lock (see `store_cycles`).
+            /// Writes values of one time, received at `received_at_ms`, into
+            /// the head: their numbers as one row, and every value into the
+            /// host's latest readings. The caller holds the host's row lock
+            /// (see `store_cycles`).
             async fn store_values(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
                 host_id: &str,
                 at_ms: i64,
+                received_at_ms: i64,
                 values: &[(&str, &str, &$crate::readout_parse::Value)],
             ) -> Result<(), $crate::DbError> {
                 use $crate::head::LatestValue;
@@ -126,10 +128,13 @@ macro_rules! impl_sql_database {
                     latest.offer(id, at_ms, value);
                 }
                 if !numbers.is_empty() {
-                    sqlx::query("INSERT INTO samples (host_id, at_ms, data) VALUES ($1, $2, $3)")
+                    sqlx::query(
+                        "INSERT INTO samples (host_id, at_ms, data, received_at_ms) VALUES ($1, $2, $3, $4)",
+                    )
                         .bind(host_id)
                         .bind(at_ms)
                         .bind($crate::head::encode_values(&numbers))
+                        .bind(received_at_ms)
                         .execute(&mut **tx)
                         .await?;
                 }
@@ -912,7 +917,7 @@ macro_rules! impl_sql_database {
                         .iter()
                         .map(|(name, (source, value))| (name.as_str(), source.as_str(), value))
                         .collect();
-                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, &values).await?;
+                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, inc.received_at_ms, &values).await?;
                     Self::alert_cycle(&mut tx, inc).await?;
                     outcome.push($crate::Stored::New);
                 }
@@ -1191,7 +1196,7 @@ macro_rules! impl_sql_database {
                 Ok(())
             }
 
-            async fn compact_head(&self, limit: u32, before_ms: i64) -> Result<u64, $crate::DbError> {
+            async fn compact_head(&self, limit: u32, before_ms: i64, received_before_ms: i64) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 use std::collections::BTreeMap;
                 let mut tx = self.begin_write().await?;
@@ -1199,6 +1204,7 @@ macro_rules! impl_sql_database {
                 // rewritten whole, and no other node folds them meanwhile.
                 let host_id: Option<String> = sqlx::query_scalar(Self::HEAD_PICK)
                     .bind(before_ms)
+                    .bind(received_before_ms)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(host_id) = host_id else { return Ok(0) };
@@ -1208,10 +1214,11 @@ macro_rules! impl_sql_database {
                     .await?;
                 let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
                     "SELECT id, at_ms, data FROM samples WHERE host_id = $1 AND at_ms < $2 \
-                     ORDER BY at_ms, id LIMIT $3",
+                     AND received_at_ms < $3 ORDER BY at_ms, id LIMIT $4",
                 )
                 .bind(&host_id)
                 .bind(before_ms)
+                .bind(received_before_ms)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
@@ -1255,7 +1262,7 @@ macro_rules! impl_sql_database {
             async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 // Head rows past the cutoff still owe their hourly aggregates.
-                while $crate::Database::compact_head(self, 256, keep.points_before_ms).await? > 0 {}
+                while $crate::Database::compact_head(self, 256, keep.points_before_ms, i64::MAX).await? > 0 {}
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
                 let statements: [(&str, i64); 4] = [
