@@ -583,6 +583,22 @@ async fn variables_story<D: Database>(db: D) {
     assert_eq!(raw.points.iter().map(|p| p.avg).collect::<Vec<_>>(), [7.0]);
 }
 
+/// The servers list's sparklines read compacted hours: `load_1` of the
+/// variables story's host, back at T0 + 300 min and compacted there, once
+/// the first workspace claimed the host.
+async fn sparkline_story<D: Database + readout_storage::Dashboards>(db: D) {
+    let points = db
+        .sparklines("w_1", "load_1", RES_1H, T0)
+        .await
+        .expect("sparklines");
+    let of_host: Vec<(i64, f64)> = points
+        .iter()
+        .filter(|p| p.host_id == "h_v")
+        .map(|p| (p.bucket_ms, p.avg))
+        .collect();
+    assert_eq!(of_host, [(T0 + 5 * RES_1H, 7.0)], "{points:?}");
+}
+
 /// Accounts: one owner only; members join the first workspace, which
 /// claims the hosts made before it; sessions end when they expire.
 /// The first byte of each of Lab's open invitations' hashes, sorted.
@@ -1103,6 +1119,7 @@ async fn storage_story_on_sqlite() {
     story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     variables_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     accounts_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
+    sparkline_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
     assert_eq!(db.list_hosts().await.expect("list").len(), 5);
@@ -1137,6 +1154,7 @@ async fn storage_story_on_postgres() {
         story(db.clone()).await;
         variables_story(db.clone()).await;
         accounts_story(db.clone()).await;
+        sparkline_story(db.clone()).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");

@@ -111,23 +111,34 @@ macro_rules! impl_dashboards {
             ) -> Result<Vec<$crate::SparkPoint>, $crate::DbError> {
                 use $crate::sqlx;
                 let mut tx = self.begin_read().await?;
-                let stored: Vec<(String, i64, f64, i64)> = sqlx::query_as(
-                    "SELECT s.host_id, r.bucket_ms, r.sum, r.count FROM hosts h \
+                // Whole days of hourly aggregates (`res_ms` is an hour or more).
+                let stored: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT s.host_id, t.day_ms, t.data FROM hosts h \
                      JOIN series s ON s.host_id = h.id AND s.name = $2 \
-                     JOIN rollups r ON r.series_id = s.id AND r.res_ms = $3 AND r.bucket_ms >= $4 \
+                     JOIN trends t ON t.series_id = s.id AND t.day_ms >= $3 \
                      WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL",
                 )
                 .bind(workspace_id)
                 .bind(variable)
-                .bind(res_ms)
-                .bind(from_ms)
+                .bind($crate::series::bucket_start(from_ms, $crate::chunk::DAY_MS))
                 .fetch_all(&mut *tx)
                 .await?;
-                // (host, bucket) → (sum, count): stored roll-ups plus the head.
-                let mut buckets: std::collections::BTreeMap<(String, i64), (f64, i64)> = stored
-                    .into_iter()
-                    .map(|(host, bucket, sum, count)| ((host, bucket), (sum, count)))
-                    .collect();
+                // (host, bucket) → (sum, count): stored hours plus the head.
+                let mut buckets: std::collections::BTreeMap<(String, i64), (f64, i64)> =
+                    std::collections::BTreeMap::new();
+                for (host, day_ms, data) in stored {
+                    for (h, agg) in $crate::chunk::decode_day(&data)? {
+                        let at_ms = day_ms + i64::from(h) * $crate::chunk::HOUR_MS;
+                        if at_ms < from_ms {
+                            continue;
+                        }
+                        let entry = buckets
+                            .entry((host.clone(), $crate::series::bucket_start(at_ms, res_ms)))
+                            .or_insert((0.0, 0));
+                        entry.0 += agg.sum;
+                        entry.1 += i64::from(agg.count);
+                    }
+                }
                 let series: Vec<(String, i64)> = sqlx::query_as(
                     "SELECT s.host_id, s.id FROM hosts h JOIN series s ON s.host_id = h.id AND s.name = $2 \
                      WHERE h.workspace_id = $1 AND h.removed_at_ms IS NULL",
