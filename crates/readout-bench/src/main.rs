@@ -153,6 +153,12 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         stored.value_bytes,
         stored.bytes_per_sample()
     );
+    let tables: Vec<String> = stored
+        .value_tables
+        .iter()
+        .map(|(table, bytes)| format!("{table} {bytes}"))
+        .collect();
+    println!("value bytes by table: {}", tables.join(", "));
     println!(
         "raw output: {} bytes sent, {} stored: {:.1}x smaller",
         stored.raw_sent,

@@ -18,6 +18,8 @@ pub(crate) struct Footprint {
     pub(crate) drained_in: Duration,
     pub(crate) samples: u64,
     pub(crate) value_bytes: u64,
+    /// `value_bytes` by table.
+    pub(crate) value_tables: Vec<(&'static str, u64)>,
     pub(crate) raw_sent: u64,
     pub(crate) raw_bytes: u64,
 }
@@ -114,10 +116,15 @@ pub(crate) async fn measure(database_url: &str) -> anyhow::Result<Footprint> {
     let raw_sent = db
         .scalar("SELECT CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) FROM command_results")
         .await?;
+    let mut value_tables = Vec::with_capacity(VALUE_TABLES.len());
+    for table in VALUE_TABLES {
+        value_tables.push((table, db.table_bytes(table).await?));
+    }
     Ok(Footprint {
         drained_in,
         samples,
-        value_bytes: db.sum_bytes(&VALUE_TABLES).await?,
+        value_bytes: value_tables.iter().map(|t| t.1).sum(),
+        value_tables,
         raw_sent: u64::try_from(raw_sent).context("output bytes")?,
         raw_bytes: db.sum_bytes(&RAW_TABLES).await?,
     })
