@@ -39,14 +39,7 @@ pub(crate) async fn measure(
 ) -> anyhow::Result<Charts> {
     let client = reqwest::Client::new();
     let api = format!("{}/api/v1/hosts/{host_id}", server.url);
-    let variables: serde_json::Value = client
-        .get(format!("{api}/variables"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let variables = get_json(&client, &format!("{api}/variables")).await?;
     let chosen: Vec<(String, String)> = variables
         .as_array()
         .context("the variables answer")?
@@ -99,18 +92,22 @@ pub(crate) async fn measure(
     })
 }
 
+async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(client
+        .get(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 async fn time_chart(client: &reqwest::Client, url: String, days: i64) -> anyhow::Result<Latency> {
     let mut took = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let sent = Instant::now();
-        let answer: serde_json::Value = client
-            .get(&url)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let answer = get_json(client, &url).await?;
         took.push(sent.elapsed().as_secs_f64() * 1000.0);
         let points = answer["series"][0]["points"].as_array().map_or(0, Vec::len);
         anyhow::ensure!(

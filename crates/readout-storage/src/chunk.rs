@@ -8,7 +8,7 @@
 //!   longer than a few days reads, and all that is kept once the raw hour
 //!   is pruned (`points_days`); one row per series and day.
 //!
-//! Both are postcard behind a format byte. pco is written for large
+//! Both are postcard behind a format byte, as the head's blobs are. pco is written for large
 //! arrays: on an hour of one series (60 values) it spends ~25 bytes of
 //! headers, so a series whose hour is one value repeated stores that value
 //! alone, and values pco cannot shrink are kept plain.
@@ -17,13 +17,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::head::{decode as unblob, encode as blob};
 use crate::{AggRow, DbError};
 
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
-
-/// First byte of every blob: the format, so it can change.
-const FORMAT: u8 = 1;
 
 /// pco's level 4 compresses an hour as well as its default 8 (within 2 %)
 /// in half the time.
@@ -112,23 +110,6 @@ fn unpack_values(values: &Values<'_>, len: usize) -> Result<Vec<f64>, DbError> {
         )));
     }
     Ok(out)
-}
-
-fn blob<T: Serialize>(what: &T) -> Vec<u8> {
-    let mut out = vec![FORMAT];
-    // Serialising numbers and byte slices into a Vec cannot fail.
-    out.extend(postcard::to_allocvec(what).unwrap_or_default());
-    out
-}
-
-fn unblob<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, DbError> {
-    match bytes.split_first() {
-        Some((&FORMAT, rest)) => {
-            postcard::from_bytes(rest).map_err(|e| DbError::Corrupt(format!("{what}: {e}")))
-        }
-        Some((other, _)) => Err(DbError::Corrupt(format!("{what}: unknown format {other}"))),
-        None => Err(DbError::Corrupt(format!("{what}: empty"))),
-    }
 }
 
 /// Encodes the hour starting at `hour_ms`.
@@ -392,7 +373,7 @@ mod tests {
             assert!(decode_hour(H, &bytes[..cut]).is_err(), "cut at {cut}");
         }
         assert!(decode_hour(H, &[9, 0, 0]).is_err());
-        assert!(decode_day(&[FORMAT, 1, 30, 0]).is_err());
+        assert!(decode_day(&[crate::head::FORMAT, 1, 30, 0]).is_err());
         assert!(decode_day(&[]).is_err());
     }
 }

@@ -11,16 +11,17 @@ use serde::{Deserialize, Serialize};
 use crate::DbError;
 
 /// First byte of every blob: the format, so it can change.
-const FORMAT: u8 = 1;
+pub(crate) const FORMAT: u8 = 1;
 
-fn encode<T: Serialize>(what: &T) -> Vec<u8> {
+/// Postcard behind the format byte (the chunks use it too).
+pub(crate) fn encode<T: Serialize>(what: &T) -> Vec<u8> {
     let mut out = vec![FORMAT];
     // Serialising plain numbers and strings into a Vec cannot fail.
     out.extend(postcard::to_allocvec(what).unwrap_or_default());
     out
 }
 
-fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, DbError> {
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, DbError> {
     match bytes.split_first() {
         Some((&FORMAT, rest)) => {
             postcard::from_bytes(rest).map_err(|e| DbError::Corrupt(format!("{what}: {e}")))

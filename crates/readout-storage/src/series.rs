@@ -144,23 +144,7 @@ pub async fn query<D: Database>(
 
 /// Aggregates raw points `(at_ms, value)`, oldest first, as one bucket.
 pub fn aggregate(at_ms: i64, points: &[(i64, f64)]) -> Option<AggRow> {
-    let (&(_, first), rest) = points.split_first()?;
-    let mut row = AggRow {
-        at_ms,
-        min: first,
-        max: first,
-        sum: first,
-        count: 1,
-        last: first,
-    };
-    for &(_, v) in rest {
-        row.min = row.min.min(v);
-        row.max = row.max.max(v);
-        row.sum += v;
-        row.count += 1;
-        row.last = v;
-    }
-    Some(row)
+    crate::chunk::HourAgg::of(points).map(|agg| agg.row(at_ms))
 }
 
 #[cfg(test)]
