@@ -203,7 +203,11 @@ fn write_upgrade_fixture() {
     std::fs::create_dir_all(out.join("sqlite")).expect("mkdir");
     std::fs::create_dir_all(out.join("postgres")).expect("mkdir");
 
-    let mut server = Server::start_with(&KEEP);
+    // Cycles fold as soon as they arrive: the fixture holds chunks too.
+    let settle = ["--compact-settle-secs", "0"];
+    let mut args: Vec<&str> = KEEP.to_vec();
+    args.extend(settle);
+    let mut server = Server::start_with(&args);
     let answers = fill(&server);
     server.kill();
     vacuum_into(
@@ -215,6 +219,7 @@ fn write_upgrade_fixture() {
     let db = PgDatabase::create();
     let mut args = vec!["--database-url", db.url.as_str()];
     args.extend(KEEP);
+    args.extend(settle);
     let mut server = Server::start_with(&args);
     let answers = fill(&server);
     server.kill();
