@@ -13,6 +13,9 @@ use readout_server::store::{StoreTask, with_store};
 use readout_storage::Database;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "readout",
@@ -351,12 +354,21 @@ impl StoreTask for Users {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     // Everything this process writes (the database and its journal, the
     // admin token, the demo agent's key) is its owner's only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    match run().await {
+    // Blocking threads parse cycles, CPU work: more of them than cores only
+    // adds memory (each thread's heap) and contention; cycles queue instead.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(readout_server::work::cores() * 2)
+        .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("readout: {e:#}");

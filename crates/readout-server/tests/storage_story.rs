@@ -296,6 +296,82 @@ fn valued_cycle(id: &str, at_ms: i64, values: &[(&str, f64)]) -> IncomingCycle {
 const MIN: i64 = 60_000;
 const T0: i64 = 1_000 * RES_1H;
 
+/// One batch holding cycles of two hosts, out of order and with a cycle
+/// sent twice: each host gets its own values, series and agent facts, as
+/// if the cycles had come one by one.
+async fn batch_story<D: Database>(db: D) {
+    for id in ["h_b1", "h_b2"] {
+        db.create_host(&new_host(id, id)).await.expect("host");
+    }
+    let valued = |host: &str, id: &str, at_ms: i64, version: &str, values: &[(&str, f64)]| {
+        let mut c = cycle(host, id, at_ms, version, vec![result("load", b"1")]);
+        for (name, v) in values {
+            c.parsed
+                .values
+                .insert((*name).into(), ("load".into(), Value::Number(*v)));
+        }
+        c
+    };
+    let batch = [
+        valued("h_b1", "c1", T0, "b1-1", &[("x", 1.0)]),
+        valued("h_b2", "c1", T0, "b2-1", &[("x", 100.0)]),
+        valued("h_b1", "c2", T0 + MIN, "b1-2", &[("x", 2.0), ("y", 5.0)]),
+        valued("h_b2", "c1", T0, "b2-again", &[("x", 999.0)]),
+        valued("h_b1", "c0", T0 - MIN, "b1-0", &[("x", 0.0)]),
+    ];
+    assert_eq!(
+        db.store_cycles(&batch).await.expect("store"),
+        [
+            Stored::New,
+            Stored::New,
+            Stored::New,
+            Stored::Duplicate,
+            Stored::New
+        ]
+    );
+    let latest = |list: Vec<readout_storage::SeriesInfo>| -> Vec<(String, i64, Option<f64>)> {
+        list.into_iter()
+            .map(|s| (s.name, s.last_at_ms, s.last_value))
+            .collect()
+    };
+    assert_eq!(
+        latest(db.series_list("h_b1").await.expect("b1")),
+        [
+            ("x".to_owned(), T0 + MIN, Some(2.0)),
+            ("y".to_owned(), T0 + MIN, Some(5.0))
+        ]
+    );
+    assert_eq!(
+        latest(db.series_list("h_b2").await.expect("b2")),
+        [("x".to_owned(), T0, Some(100.0))]
+    );
+    let raw = series::query(
+        &db,
+        "h_b1",
+        "x",
+        Range {
+            from_ms: T0 - MIN,
+            to_ms: T0 + 2 * MIN,
+            max_points: 100,
+        },
+        0,
+    )
+    .await
+    .expect("raw");
+    let values: Vec<f64> = raw.points.iter().map(|p| p.last).collect();
+    assert_eq!(values, [0.0, 1.0, 2.0]);
+    let one = db.host("h_b1").await.expect("b1");
+    assert_eq!(
+        (one.last_cycle_at_ms, one.agent_version.as_deref()),
+        (Some(T0 + MIN), Some("b1-2"))
+    );
+    let two = db.host("h_b2").await.expect("b2");
+    assert_eq!(
+        (two.last_cycle_at_ms, two.agent_version.as_deref()),
+        (Some(T0), Some("b2-1"))
+    );
+}
+
 /// Data sources with parsers, templates, derived variables, series with
 /// roll-ups, back-fill and retention.
 async fn variables_story<D: Database>(db: D) {
@@ -1120,9 +1196,10 @@ async fn storage_story_on_sqlite() {
     variables_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     accounts_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     sparkline_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
+    batch_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(db.list_hosts().await.expect("list").len(), 5);
+    assert_eq!(db.list_hosts().await.expect("list").len(), 7);
 }
 
 #[tokio::test]
@@ -1155,10 +1232,11 @@ async fn storage_story_on_postgres() {
         variables_story(db.clone()).await;
         accounts_story(db.clone()).await;
         sparkline_story(db.clone()).await;
+        batch_story(db.clone()).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");
-        assert_eq!(again.list_hosts().await.expect("list").len(), 5);
+        assert_eq!(again.list_hosts().await.expect("list").len(), 7);
         again.close().await;
     })
     .await;

@@ -43,6 +43,9 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
+    /// Ends a `SELECT` that locks the rows it reads for the transaction.
+    const LOCK_ROWS: &str = " FOR UPDATE";
+
     /// Of the hosts with the oldest head rows dated before `$1` and
     /// received before `$2`, one no other node holds, locked: nodes compact
     /// different hosts side by side. The host row is taken before any head

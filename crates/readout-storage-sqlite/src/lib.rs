@@ -143,6 +143,9 @@ impl SqliteStore {
         begun
     }
 
+    /// No row locks: a write transaction holds the whole database.
+    const LOCK_ROWS: &str = "";
+
     /// The host with the oldest head row dated before `$1` and received
     /// before `$2`, for the compactor (one writer: no one else holds it).
     const HEAD_PICK: &str = "SELECT host_id FROM samples WHERE at_ms < $1 AND received_at_ms < $2 \

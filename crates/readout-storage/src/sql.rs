@@ -17,6 +17,24 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
     r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
 
+/// Each item once, in first-seen order.
+pub fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|item| seen.insert(*item)).collect()
+}
+
+/// Appends `$1, $2, …)` binding `items`: the rest of an `IN (` list.
+pub fn push_list<DB: sqlx::Database>(query: &mut sqlx::QueryBuilder<DB>, items: &[&str])
+where
+    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut list = query.separated(", ");
+    for item in items {
+        list.push_bind(*item);
+    }
+    query.push(")");
+}
+
 /// Implements [`crate::Database`] for a struct with a `pool: sqlx::Pool<$db>`.
 #[macro_export]
 macro_rules! impl_sql_database {
@@ -95,51 +113,197 @@ macro_rules! impl_sql_database {
                 Ok(!missing.is_empty())
             }
 
-            /// Writes values of one time, received at `received_at_ms`, into
-            /// the head: their numbers as one row, and every value into the
-            /// host's latest readings. The caller holds the host's row lock
-            /// (see `store_cycles`).
+            /// Writes the values of a batch's new cycles into the head: each
+            /// cycle's numbers as one row, and every value into its host's
+            /// latest readings, in a handful of statements for the whole
+            /// batch. The caller holds the hosts' row locks.
             async fn store_values(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
-                host_id: &str,
-                at_ms: i64,
-                received_at_ms: i64,
-                values: &[(&str, &str, &$crate::readout_parse::Value)],
+                cycles: &[&$crate::IncomingCycle],
             ) -> Result<(), $crate::DbError> {
-                use $crate::head::LatestValue;
+                use $crate::head::{Latest, LatestValue, Names};
                 use $crate::readout_parse::Value;
                 use $crate::sqlx;
-                if values.is_empty() {
+                use std::collections::BTreeMap;
+                let cycles: Vec<&$crate::IncomingCycle> =
+                    cycles.iter().copied().filter(|c| !c.parsed.values.is_empty()).collect();
+                let hosts: Vec<&str> = $crate::sql::distinct(cycles.iter().map(|c| c.host_id.as_str()));
+                if hosts.is_empty() {
                     return Ok(());
                 }
-                let (mut latest, mut names, rebuilt) = Self::load_head(&mut **tx, host_id).await?;
-                let wanted: Vec<(&str, &str)> = values.iter().map(|(n, s, _)| (*n, *s)).collect();
-                let added = Self::series_ids(tx, host_id, &mut names, &wanted, at_ms).await?;
-                let mut numbers = Vec::with_capacity(values.len());
-                for (name, _, value) in values {
-                    let Some(&(id, _)) = names.0.get(*name) else { continue };
-                    let value = match value {
-                        Value::Number(n) => {
-                            numbers.push((id, *n));
-                            LatestValue::Number(*n)
-                        }
-                        Value::Text(t) => LatestValue::Text(t.clone()),
+                let mut heads: BTreeMap<&str, (Latest, Option<Names>, bool)> = BTreeMap::new();
+                let mut select = sqlx::QueryBuilder::<$db>::new("SELECT host_id, data, names FROM latest WHERE host_id IN (");
+                $crate::sql::push_list(&mut select, &hosts);
+                let stored: Vec<(String, Vec<u8>, Option<Vec<u8>>)> =
+                    select.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                let stored: BTreeMap<String, (Vec<u8>, Option<Vec<u8>>)> =
+                    stored.into_iter().map(|(h, d, n)| (h, (d, n))).collect();
+                for host in &hosts {
+                    let head = match stored.get(*host) {
+                        Some((data, names)) => (
+                            Latest::decode(data)?,
+                            names.as_deref().map(Names::decode).transpose()?,
+                            false,
+                        ),
+                        None => (Latest::default(), None, false),
                     };
-                    latest.offer(id, at_ms, value);
+                    heads.insert(host, head);
                 }
-                if !numbers.is_empty() {
-                    sqlx::query(
-                        "INSERT INTO samples (host_id, at_ms, data, received_at_ms) VALUES ($1, $2, $3, $4)",
-                    )
-                        .bind(host_id)
-                        .bind(at_ms)
-                        .bind($crate::head::encode_values(&numbers))
-                        .bind(received_at_ms)
-                        .execute(&mut **tx)
-                        .await?;
+                // Names not stored (before they were kept, or cleared by
+                // prune) are rebuilt from the series table, dropping
+                // readings of series that are gone.
+                let unnamed: Vec<&str> =
+                    heads.iter().filter(|(_, h)| h.1.is_none()).map(|(host, _)| *host).collect();
+                if !unnamed.is_empty() {
+                    let mut select = sqlx::QueryBuilder::<$db>::new("SELECT host_id, id, name, source FROM series WHERE host_id IN (");
+                    $crate::sql::push_list(&mut select, &unnamed);
+                    let known: Vec<(String, i64, String, String)> =
+                        select.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                    for host in &unnamed {
+                        if let Some(head) = heads.get_mut(host) {
+                            head.1 = Some(Names::default());
+                            head.2 = true;
+                        }
+                    }
+                    for (host, id, name, source) in known {
+                        if let Some((_, Some(names), _)) = heads.get_mut(host.as_str()) {
+                            names.0.insert(name, (id, source));
+                        }
+                    }
+                    for host in &unnamed {
+                        if let Some((latest, Some(names), _)) = heads.get_mut(host) {
+                            let ids: std::collections::HashSet<i64> = names.0.values().map(|(id, _)| *id).collect();
+                            latest.0.retain(|id, _| ids.contains(id));
+                        }
+                    }
                 }
-                let names = (rebuilt || added).then_some(&names);
-                Self::save_latest(&mut **tx, host_id, &latest, names).await?;
+                // New names, and names another source now produces: the
+                // last cycle's source wins, dated by the first that has it.
+                let mut missing: BTreeMap<(&str, &str), (&str, i64)> = BTreeMap::new();
+                for c in &cycles {
+                    let Some((_, Some(names), _)) = heads.get(c.host_id.as_str()) else { continue };
+                    for (name, (source, _)) in &c.parsed.values {
+                        if names.0.get(name).is_none_or(|(_, s)| s != source) {
+                            let at = missing.get(&(c.host_id.as_str(), name.as_str())).map_or(c.cycle.started_at_ms, |m| m.1);
+                            missing.insert((c.host_id.as_str(), name.as_str()), (source.as_str(), at));
+                        }
+                    }
+                }
+                let rows: Vec<_> = missing.iter().collect();
+                for chunk in rows.chunks(1000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO series (host_id, name, source, last_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, ((host, name), (source, at))| {
+                        row.push_bind(*host).push_bind(*name).push_bind(*source).push_bind(*at);
+                    });
+                    insert.push(" ON CONFLICT (host_id, name) DO UPDATE SET source = excluded.source RETURNING host_id, id, name, source");
+                    let made: Vec<(String, i64, String, String)> =
+                        insert.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                    for (host, id, name, source) in made {
+                        if let Some((_, Some(names), added)) = heads.get_mut(host.as_str()) {
+                            names.0.insert(name, (id, source));
+                            *added = true;
+                        }
+                    }
+                }
+                let mut samples = Vec::with_capacity(cycles.len());
+                for c in &cycles {
+                    let Some((latest, Some(names), _)) = heads.get_mut(c.host_id.as_str()) else { continue };
+                    let at_ms = c.cycle.started_at_ms;
+                    let mut numbers = Vec::with_capacity(c.parsed.values.len());
+                    for (name, (_, value)) in &c.parsed.values {
+                        let Some(&(id, _)) = names.0.get(name) else { continue };
+                        let value = match value {
+                            Value::Number(n) => {
+                                numbers.push((id, *n));
+                                LatestValue::Number(*n)
+                            }
+                            Value::Text(t) => LatestValue::Text(t.clone()),
+                        };
+                        latest.offer(id, at_ms, value);
+                    }
+                    if !numbers.is_empty() {
+                        samples.push((c.host_id.as_str(), at_ms, $crate::head::encode_values(&numbers), c.received_at_ms));
+                    }
+                }
+                for chunk in samples.chunks(1000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO samples (host_id, at_ms, data, received_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, (host, at, data, received)| {
+                        row.push_bind(*host).push_bind(*at).push_bind(data.as_slice()).push_bind(*received);
+                    });
+                    insert.build().persistent(false).execute(&mut **tx).await?;
+                }
+                let heads: Vec<_> = heads.iter().collect();
+                for chunk in heads.chunks(1000) {
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new("INSERT INTO latest (host_id, data, names) ");
+                    upsert.push_values(chunk, |mut row, (host, (latest, names, changed))| {
+                        row.push_bind(**host)
+                            .push_bind(latest.encode())
+                            .push_bind(names.as_ref().filter(|_| *changed).map(Names::encode));
+                    });
+                    upsert.push(
+                        " ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, \
+                         names = COALESCE(excluded.names, latest.names)",
+                    );
+                    upsert.build().persistent(false).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// What the agents of a batch's new cycles say of themselves,
+            /// one statement for all hosts. It is taken in the order cycles
+            /// reach the server (its own clock), never by the time the
+            /// agent's clock gave: one cycle dated years ahead must not
+            /// freeze it.
+            async fn note_agents(
+                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                cycles: &[&$crate::IncomingCycle],
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                // Per host: its latest cycle by agent time, and the last
+                // received, whose report wins.
+                let mut per_host: std::collections::BTreeMap<&str, (i64, &$crate::IncomingCycle)> =
+                    std::collections::BTreeMap::new();
+                for inc in cycles {
+                    let entry = per_host.entry(inc.host_id.as_str()).or_insert((inc.cycle.started_at_ms, inc));
+                    entry.0 = entry.0.max(inc.cycle.started_at_ms);
+                    if inc.received_at_ms >= entry.1.received_at_ms {
+                        entry.1 = inc;
+                    }
+                }
+                if per_host.is_empty() {
+                    return Ok(());
+                }
+                let rows: Vec<_> = per_host.into_iter().collect();
+                for chunk in rows.chunks(1000) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE hosts SET last_cycle_at_ms = CASE WHEN COALESCE(last_cycle_at_ms, 0) < v.column2 \
+                         THEN v.column2 ELSE last_cycle_at_ms END, \
+                         agent_version = CASE WHEN COALESCE(last_seen_at_ms, 0) <= v.column8 THEN v.column3 ELSE agent_version END, \
+                         agent_hostname = CASE WHEN COALESCE(last_seen_at_ms, 0) <= v.column8 THEN v.column4 ELSE agent_hostname END, \
+                         agent_os = CASE WHEN COALESCE(last_seen_at_ms, 0) <= v.column8 THEN v.column5 ELSE agent_os END, \
+                         agent_arch = CASE WHEN COALESCE(last_seen_at_ms, 0) <= v.column8 THEN v.column6 ELSE agent_arch END, \
+                         allowlist_json = CASE WHEN COALESCE(last_seen_at_ms, 0) <= v.column8 THEN v.column7 ELSE allowlist_json END, \
+                         last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < v.column8 THEN v.column8 ELSE last_seen_at_ms END \
+                         FROM (",
+                    );
+                    update.push_values(chunk, |mut row, (host, (started, inc))| {
+                        let agent = &inc.cycle.agent;
+                        row.push_bind(*host)
+                            .push_bind(*started)
+                            .push_bind(agent.version.as_str())
+                            .push_bind(agent.hostname.as_str())
+                            .push_bind(agent.os.as_str())
+                            .push_bind(agent.arch.as_str())
+                            .push_bind(inc.allowlist_json())
+                            .push_bind(inc.received_at_ms);
+                    });
+                    update.push(") AS v WHERE hosts.id = v.column1");
+                    update.build().persistent(false).execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
@@ -830,6 +994,9 @@ macro_rules! impl_sql_database {
                 Ok(found.into_iter().collect())
             }
 
+            /// Writes a batch in a few statements whatever its size: one
+            /// per table, not one per cycle or value, so a thread hop per
+            /// statement does not bound ingest.
             async fn store_cycles(
                 &self,
                 batch: &[$crate::IncomingCycle],
@@ -837,89 +1004,102 @@ macro_rules! impl_sql_database {
                 use $crate::sqlx;
                 let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 let mut tx = self.begin_write().await?;
-                let mut outcome = Vec::with_capacity(batch.len());
-                for inc in batch {
-                    let c = &inc.cycle;
-                    let pk: Option<i64> = sqlx::query_scalar(
+                let mut hosts = $crate::sql::distinct(batch.iter().map(|c| c.host_id.as_str()));
+                hosts.sort_unstable();
+                // The hosts' rows, in one order on every node: two batches
+                // sharing hosts wait for each other instead of deadlocking.
+                // They also keep two nodes from interleaving their writes of
+                // a host's latest readings.
+                if !Self::LOCK_ROWS.is_empty() && !hosts.is_empty() {
+                    let mut lock = sqlx::QueryBuilder::<$db>::new("SELECT id FROM hosts WHERE id IN (");
+                    $crate::sql::push_list(&mut lock, &hosts);
+                    lock.push(" ORDER BY id");
+                    lock.push(Self::LOCK_ROWS);
+                    lock.build().persistent(false).execute(&mut *tx).await?;
+                }
+                let mut made = std::collections::HashMap::new();
+                for chunk in batch.chunks(1000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO cycles (host_id, cycle_id, started_at_ms, received_at_ms, duration_ms, \
-                         agent_version, spool_dropped, rejected_json, derived_errors_json) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                         ON CONFLICT (host_id, cycle_id) DO NOTHING RETURNING id",
-                    )
-                    .bind(&inc.host_id)
-                    .bind(&c.cycle_id)
-                    .bind(c.started_at_ms)
-                    .bind(inc.received_at_ms)
-                    .bind(to_i64(c.duration_ms))
-                    .bind(&c.agent.version)
-                    .bind(to_i64(c.spool_dropped))
-                    .bind(inc.rejected_json())
-                    .bind(inc.derived_errors_json())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(pk) = pk else {
-                        outcome.push($crate::Stored::Duplicate);
-                        continue;
-                    };
-                    if !c.results.is_empty() {
-                        let mut insert = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO command_results (cycle_pk, host_id, name, started_at_ms, duration_ms, \
-                             exit_code, signal, timed_out, truncated, output, output_encoding, output_bytes, \
-                             parse_errors_json) ",
-                        );
-                        insert.push_values(c.results.iter().enumerate(), |mut row, (i, r)| {
-                            let (output, encoding) = inc.packed_output(i);
-                            row.push_bind(pk)
-                                .push_bind(inc.host_id.clone())
-                                .push_bind(r.name.clone())
-                                .push_bind(c.started_at_ms)
-                                .push_bind(to_i64(r.duration_ms))
-                                .push_bind(r.exit_code)
-                                .push_bind(r.signal)
-                                .push_bind(r.timed_out)
-                                .push_bind(r.truncated)
-                                .push_bind(output)
-                                .push_bind(encoding)
-                                .push_bind(to_i64(r.output.len() as u64))
-                                .push_bind(inc.parse_errors_json(&r.name));
-                        });
-                        insert.build().execute(&mut *tx).await?;
+                         agent_version, spool_dropped, rejected_json, derived_errors_json) ",
+                    );
+                    insert.push_values(chunk, |mut row, inc| {
+                        let c = &inc.cycle;
+                        row.push_bind(inc.host_id.as_str())
+                            .push_bind(c.cycle_id.as_str())
+                            .push_bind(c.started_at_ms)
+                            .push_bind(inc.received_at_ms)
+                            .push_bind(to_i64(c.duration_ms))
+                            .push_bind(c.agent.version.as_str())
+                            .push_bind(to_i64(c.spool_dropped))
+                            .push_bind(inc.rejected_json())
+                            .push_bind(inc.derived_errors_json());
+                    });
+                    insert.push(" ON CONFLICT (host_id, cycle_id) DO NOTHING RETURNING id, host_id, cycle_id");
+                    let rows: Vec<(i64, String, String)> =
+                        insert.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    made.extend(rows.into_iter().map(|(pk, host, cycle)| ((host, cycle), pk)));
+                }
+                // A cycle sent twice in one batch is new once.
+                let mut fresh: Vec<(i64, &$crate::IncomingCycle)> = Vec::with_capacity(batch.len());
+                let outcome: Vec<$crate::Stored> = batch
+                    .iter()
+                    .map(|inc| match made.remove(&(inc.host_id.clone(), inc.cycle.cycle_id.clone())) {
+                        Some(pk) => {
+                            fresh.push((pk, inc));
+                            $crate::Stored::New
+                        }
+                        None => $crate::Stored::Duplicate,
+                    })
+                    .collect();
+                let results: Vec<(i64, &$crate::IncomingCycle, usize)> = fresh
+                    .iter()
+                    .flat_map(|&(pk, inc)| (0..inc.cycle.results.len()).map(move |i| (pk, inc, i)))
+                    .collect();
+                for chunk in results.chunks(2000) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO command_results (cycle_pk, host_id, name, started_at_ms, duration_ms, \
+                         exit_code, signal, timed_out, truncated, output, output_encoding, output_bytes, \
+                         parse_errors_json) ",
+                    );
+                    insert.push_values(chunk, |mut row, &(pk, inc, i)| {
+                        let r = &inc.cycle.results[i];
+                        let (output, encoding) = inc.packed_output(i);
+                        row.push_bind(pk)
+                            .push_bind(inc.host_id.as_str())
+                            .push_bind(r.name.as_str())
+                            .push_bind(inc.cycle.started_at_ms)
+                            .push_bind(to_i64(r.duration_ms))
+                            .push_bind(r.exit_code)
+                            .push_bind(r.signal)
+                            .push_bind(r.timed_out)
+                            .push_bind(r.truncated)
+                            .push_bind(output)
+                            .push_bind(encoding)
+                            .push_bind(to_i64(r.output.len() as u64))
+                            .push_bind(inc.parse_errors_json(&r.name));
+                    });
+                    insert.build().persistent(false).execute(&mut *tx).await?;
+                }
+                let cycles: Vec<&$crate::IncomingCycle> = fresh.iter().map(|(_, inc)| *inc).collect();
+                Self::note_agents(&mut tx, &cycles).await?;
+                Self::store_values(&mut tx, &cycles).await?;
+                // The alert step, cycle by cycle, for the hosts it can
+                // change: those with rules, and those heard again after
+                // going silent.
+                let fresh_hosts = $crate::sql::distinct(cycles.iter().map(|c| c.host_id.as_str()));
+                if !fresh_hosts.is_empty() {
+                    let mut select = sqlx::QueryBuilder::<$db>::new("SELECT host_id FROM alert_rules WHERE host_id IN (");
+                    $crate::sql::push_list(&mut select, &fresh_hosts);
+                    select.push(" UNION SELECT host_id FROM alert_states WHERE variable = '' AND state = ");
+                    select.push_bind($crate::readout_alerting::State::Silent.as_str());
+                    select.push(" AND host_id IN (");
+                    $crate::sql::push_list(&mut select, &fresh_hosts);
+                    let alerted: std::collections::HashSet<String> =
+                        select.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?.into_iter().collect();
+                    for inc in cycles.iter().filter(|c| alerted.contains(&c.host_id)) {
+                        Self::alert_cycle(&mut tx, inc).await?;
                     }
-                    // What the agent says of itself is taken in the order cycles
-                    // reach the server (its own clock), never by the time the
-                    // agent's clock gave: one cycle dated years ahead must not
-                    // freeze them. This also locks the host's row, so two nodes
-                    // never interleave their writes of its latest readings.
-                    sqlx::query(
-                        "UPDATE hosts SET last_cycle_at_ms = CASE WHEN COALESCE(last_cycle_at_ms, 0) < $2 \
-                         THEN $2 ELSE last_cycle_at_ms END, \
-                         agent_version = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $3 ELSE agent_version END, \
-                         agent_hostname = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $4 ELSE agent_hostname END, \
-                         agent_os = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $5 ELSE agent_os END, \
-                         agent_arch = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $6 ELSE agent_arch END, \
-                         allowlist_json = CASE WHEN COALESCE(last_seen_at_ms, 0) <= $8 THEN $7 ELSE allowlist_json END, \
-                         last_seen_at_ms = CASE WHEN COALESCE(last_seen_at_ms, 0) < $8 THEN $8 ELSE last_seen_at_ms END \
-                         WHERE id = $1",
-                    )
-                    .bind(&inc.host_id)
-                    .bind(c.started_at_ms)
-                    .bind(&c.agent.version)
-                    .bind(&c.agent.hostname)
-                    .bind(&c.agent.os)
-                    .bind(&c.agent.arch)
-                    .bind(inc.allowlist_json())
-                    .bind(inc.received_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                    let values: Vec<(&str, &str, &$crate::readout_parse::Value)> = inc
-                        .parsed
-                        .values
-                        .iter()
-                        .map(|(name, (source, value))| (name.as_str(), source.as_str(), value))
-                        .collect();
-                    Self::store_values(&mut tx, &inc.host_id, c.started_at_ms, inc.received_at_ms, &values).await?;
-                    Self::alert_cycle(&mut tx, inc).await?;
-                    outcome.push($crate::Stored::New);
                 }
                 tx.commit().await?;
                 Ok(outcome)
