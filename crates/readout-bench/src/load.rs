@@ -136,7 +136,10 @@ fn corpus_file(corpus: &Path, folder: &str, file: &str) -> anyhow::Result<String
 }
 
 /// Changes the last digit of about a third of the numbers in `text`,
-/// the same way for the same `seed`.
+/// the same way for the same `seed`. Digits that are part of a name
+/// (`eth0`, `dm-4`, `/run/user/1000`, `temp1`) stay: a real host does not
+/// rename its interfaces, disks and sensors every minute, and each new name
+/// would be a new series.
 fn vary(text: &str, seed: u64) -> String {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {
@@ -147,16 +150,40 @@ fn vary(text: &str, seed: u64) -> String {
         state
     };
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    for (i, &b) in bytes.iter().enumerate() {
-        let last_digit = b.is_ascii_digit() && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-        if last_digit && next() % 3 == 0 {
-            out.push(b'0' + u8::try_from(next() % 10).unwrap_or(0));
-        } else {
-            out.push(b);
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        let last = (start..i).rev().find(|&j| bytes[j].is_ascii_digit());
+        if let Some(last) = last
+            && !in_name(bytes, start, i)
+            && next() % 3 == 0
+        {
+            out[last] = b'0' + u8::try_from(next() % 10).unwrap_or(0);
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the number in `bytes[start..end]` belongs to a name: a letter,
+/// `/` or `_` touches it, or a `-` joins it to a word.
+fn in_name(bytes: &[u8], start: usize, end: usize) -> bool {
+    let before = start.checked_sub(1).map(|j| bytes[j]);
+    let after = bytes.get(end).copied();
+    let joined = before == Some(b'-')
+        && start
+            .checked_sub(2)
+            .is_some_and(|j| bytes[j].is_ascii_alphanumeric());
+    before.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'/')
+        || after.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        || joined
 }
 
 /// One variant of one profile: its outputs and the values they parse to.
@@ -300,5 +327,38 @@ mod tests {
         assert_eq!(cycle.started_at_ms, 1_700_000_000_000);
         assert_eq!(cycle.results.len(), 15);
         assert!(profiles[0][3].values > 100, "{}", profiles[0][3].values);
+    }
+
+    /// A host's cycles name the same variables: only values move.
+    #[test]
+    fn variants_change_values_not_names() {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        for (_, command, folder, files) in super::COMMANDS {
+            let Some(preset) = readout_parse::presets::for_command(command) else {
+                continue;
+            };
+            let names = |text: &str| -> Vec<String> {
+                let input = readout_parse::Input {
+                    command,
+                    output: text,
+                    exit_code: Some(0),
+                };
+                let mut names: Vec<String> = preset
+                    .parse(input)
+                    .map(|v| v.into_keys().collect())
+                    .unwrap_or_default();
+                names.sort();
+                names
+            };
+            for file in files {
+                let text = super::corpus_file(&corpus, folder, file).expect("corpus file");
+                let varied: Vec<String> = (1..6).map(|seed| super::vary(&text, seed)).collect();
+                assert!(varied.iter().any(|v| *v != text), "{file} never varies");
+                for v in &varied {
+                    assert_eq!(names(v), names(&text), "{file}");
+                }
+            }
+        }
     }
 }

@@ -84,7 +84,7 @@ impl Latest {
 }
 
 /// A host's series ids by name, with the source producing each: what a
-/// writer needs to file a cycle's values, kept beside the latest readings
+/// writer needs to file a cycle's values, kept as one row (`series_names`)
 /// so a cycle reads one row, not one per series.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Names(pub HashMap<String, (i64, String)>);

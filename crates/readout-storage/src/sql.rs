@@ -51,15 +51,12 @@ macro_rules! impl_sql_database {
             ) -> Result<($crate::head::Latest, $crate::head::Names, bool), $crate::DbError> {
                 use $crate::head::{Latest, Names};
                 use $crate::sqlx;
-                let stored: Option<(Vec<u8>, Option<Vec<u8>>)> =
-                    sqlx::query_as("SELECT data, names FROM latest WHERE host_id = $1")
+                let mut latest = Self::load_latest(&mut *conn, host_id).await?;
+                let names: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT data FROM series_names WHERE host_id = $1")
                         .bind(host_id)
                         .fetch_optional(&mut *conn)
                         .await?;
-                let (mut latest, names) = match stored {
-                    Some((data, names)) => (Latest::decode(&data)?, names),
-                    None => (Latest::default(), None),
-                };
                 if let Some(names) = names {
                     return Ok((latest, Names::decode(&names)?, false));
                 }
@@ -132,21 +129,23 @@ macro_rules! impl_sql_database {
                     return Ok(());
                 }
                 let mut heads: BTreeMap<&str, (Latest, Option<Names>, bool)> = BTreeMap::new();
-                let mut select = sqlx::QueryBuilder::<$db>::new("SELECT host_id, data, names FROM latest WHERE host_id IN (");
-                $crate::sql::push_list(&mut select, &hosts);
-                let stored: Vec<(String, Vec<u8>, Option<Vec<u8>>)> =
-                    select.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
-                let stored: BTreeMap<String, (Vec<u8>, Option<Vec<u8>>)> =
-                    stored.into_iter().map(|(h, d, n)| (h, (d, n))).collect();
+                let mut blobs = |table: &'static str| {
+                    let mut select = sqlx::QueryBuilder::<$db>::new("SELECT host_id, data FROM ");
+                    select.push(table).push(" WHERE host_id IN (");
+                    $crate::sql::push_list(&mut select, &hosts);
+                    select
+                };
+                let (mut latest, mut names) = (blobs("latest"), blobs("series_names"));
+                let latest: std::collections::HashMap<String, Vec<u8>> =
+                    latest.build_query_as().persistent(false).fetch_all(&mut **tx).await?.into_iter().collect();
+                let names: std::collections::HashMap<String, Vec<u8>> =
+                    names.build_query_as().persistent(false).fetch_all(&mut **tx).await?.into_iter().collect();
                 for host in &hosts {
-                    let head = match stored.get(*host) {
-                        Some((data, names)) => (
-                            Latest::decode(data)?,
-                            names.as_deref().map(Names::decode).transpose()?,
-                            false,
-                        ),
-                        None => (Latest::default(), None, false),
-                    };
+                    let head = (
+                        latest.get(*host).map(|b| Latest::decode(b)).transpose()?.unwrap_or_default(),
+                        names.get(*host).map(|b| Names::decode(b)).transpose()?,
+                        false,
+                    );
                     heads.insert(host, head);
                 }
                 // Names not stored (before they were kept, or cleared by
@@ -236,19 +235,31 @@ macro_rules! impl_sql_database {
                     });
                     insert.build().persistent(false).execute(&mut **tx).await?;
                 }
-                let heads: Vec<_> = heads.iter().collect();
-                for chunk in heads.chunks(1000) {
-                    let mut upsert = sqlx::QueryBuilder::<$db>::new("INSERT INTO latest (host_id, data, names) ");
-                    upsert.push_values(chunk, |mut row, (host, (latest, names, changed))| {
-                        row.push_bind(**host)
-                            .push_bind(latest.encode())
-                            .push_bind(names.as_ref().filter(|_| *changed).map(Names::encode));
+                let latest: Vec<(&str, Vec<u8>)> = heads.iter().map(|(host, h)| (*host, h.0.encode())).collect();
+                Self::put_blobs(tx, "latest", &latest).await?;
+                let names: Vec<(&str, Vec<u8>)> = heads
+                    .iter()
+                    .filter(|(_, h)| h.2)
+                    .filter_map(|(host, h)| Some((*host, h.1.as_ref()?.encode())))
+                    .collect();
+                Self::put_blobs(tx, "series_names", &names).await?;
+                Ok(())
+            }
+
+            /// Upserts `(host_id, data)` rows of a per-host blob table.
+            async fn put_blobs(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                table: &'static str,
+                rows: &[(&str, Vec<u8>)],
+            ) -> Result<(), $crate::DbError> {
+                for chunk in rows.chunks(1000) {
+                    let mut upsert = $crate::sqlx::QueryBuilder::<$db>::new("INSERT INTO ");
+                    upsert.push(table).push(" (host_id, data) ");
+                    upsert.push_values(chunk, |mut row, (host, data)| {
+                        row.push_bind(*host).push_bind(data.as_slice());
                     });
-                    upsert.push(
-                        " ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, \
-                         names = COALESCE(excluded.names, latest.names)",
-                    );
-                    upsert.build().persistent(false).execute(&mut **tx).await?;
+                    upsert.push(" ON CONFLICT (host_id) DO UPDATE SET data = excluded.data");
+                    upsert.build().persistent(false).execute(&mut *conn).await?;
                 }
                 Ok(())
             }
@@ -326,16 +337,10 @@ macro_rules! impl_sql_database {
                 latest: &$crate::head::Latest,
                 names: Option<&$crate::head::Names>,
             ) -> Result<(), $crate::DbError> {
-                $crate::sqlx::query(
-                    "INSERT INTO latest (host_id, data, names) VALUES ($1, $2, $3) \
-                     ON CONFLICT (host_id) DO UPDATE SET data = excluded.data, \
-                     names = COALESCE(excluded.names, latest.names)",
-                )
-                .bind(host_id)
-                .bind(latest.encode())
-                .bind(names.map($crate::head::Names::encode))
-                .execute(&mut *conn)
-                .await?;
+                Self::put_blobs(&mut *conn, "latest", &[(host_id, latest.encode())]).await?;
+                if let Some(names) = names {
+                    Self::put_blobs(&mut *conn, "series_names", &[(host_id, names.encode())]).await?;
+                }
                 Ok(())
             }
 
@@ -1497,7 +1502,7 @@ macro_rules! impl_sql_database {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
-                    sqlx::query("UPDATE latest SET names = NULL WHERE host_id = $1")
+                    sqlx::query("DELETE FROM series_names WHERE host_id = $1")
                         .bind(&host_id)
                         .execute(&mut *tx)
                         .await?;
