@@ -1,39 +1,55 @@
-//! Raw output is stored DEFLATE-compressed: command output is repetitive
-//! text that shrinks several times, and it is read rarely (viewer,
-//! preview, back-fill) compared with how often it is written.
+//! Raw output is stored compressed: command output is repetitive text that
+//! shrinks several times, and it is read rarely (viewer, preview,
+//! back-fill) compared with how often it is written. New output is zstd
+//! (level 1, a context reused per thread: setting one up per output cost
+//! more than compressing it); DEFLATE, written before, is still read.
 
-use std::io::{Read as _, Write as _};
+use std::cell::RefCell;
+use std::io::Read as _;
 
-use flate2::Compression;
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
 
 use crate::DbError;
 
 pub const RAW: i32 = 0;
 pub const DEFLATE: i32 = 1;
+pub const ZSTD: i32 = 2;
+
+/// Fast and still several times smaller: outputs are written on every cycle.
+const LEVEL: i32 = 1;
+
+thread_local! {
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+}
 
 /// The bytes to store and their encoding; small or incompressible output
 /// is kept as it is.
 pub fn encode(output: &[u8]) -> (Vec<u8>, i32) {
-    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::fast());
-    // Writing into a Vec cannot fail.
-    match encoder.write_all(output).and_then(|()| encoder.finish()) {
-        Ok(packed) if packed.len() < output.len() => (packed, DEFLATE),
+    let packed = COMPRESSOR.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(LEVEL).ok();
+        }
+        slot.as_mut()?.compress(output).ok()
+    });
+    match packed {
+        Some(packed) if packed.len() < output.len() => (packed, ZSTD),
         _ => (output.to_vec(), RAW),
     }
 }
 
 pub fn decode(stored: Vec<u8>, encoding: i32) -> Result<Vec<u8>, DbError> {
+    let corrupt =
+        |e: std::io::Error| DbError::Corrupt(format!("stored output does not unpack: {e}"));
     match encoding {
         RAW => Ok(stored),
         DEFLATE => {
             let mut out = Vec::with_capacity(stored.len() * 4);
             DeflateDecoder::new(&stored[..])
                 .read_to_end(&mut out)
-                .map_err(|e| DbError::Corrupt(format!("stored output does not inflate: {e}")))?;
+                .map_err(corrupt)?;
             Ok(out)
         }
+        ZSTD => zstd::stream::decode_all(&stored[..]).map_err(corrupt),
         other => Err(DbError::Corrupt(format!("unknown output encoding {other}"))),
     }
 }
@@ -46,11 +62,17 @@ mod tests {
     fn round_trips_and_shrinks_text() {
         let text = "Filesystem 1024-blocks Used Available Capacity Mounted on\n".repeat(40);
         let (packed, encoding) = encode(text.as_bytes());
-        assert_eq!(encoding, DEFLATE);
+        assert_eq!(encoding, ZSTD);
         assert!(packed.len() * 5 < text.len(), "{} bytes", packed.len());
         assert_eq!(decode(packed, encoding).expect("decode"), text.as_bytes());
         let (kept, encoding) = encode(b"7");
         assert_eq!((kept.as_slice(), encoding), (&b"7"[..], RAW));
+        assert!(decode(vec![1, 2, 3], ZSTD).is_err());
         assert!(decode(vec![1, 2, 3], DEFLATE).is_err());
+        // Output stored by earlier releases still reads.
+        let mut old = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut old, text.as_bytes()).expect("deflate");
+        let old = old.finish().expect("deflate");
+        assert_eq!(decode(old, DEFLATE).expect("inflate"), text.as_bytes());
     }
 }
