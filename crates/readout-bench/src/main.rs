@@ -153,17 +153,20 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         stored.value_bytes,
         stored.bytes_per_sample()
     );
-    let tables: Vec<String> = stored
-        .value_tables
-        .iter()
-        .map(|(table, bytes)| format!("{table} {bytes}"))
-        .collect();
-    println!("value bytes by table: {}", tables.join(", "));
+    let by_table = |tables: &[(&str, u64)]| -> String {
+        let listed: Vec<String> = tables
+            .iter()
+            .map(|(t, bytes)| format!("{t} {bytes}"))
+            .collect();
+        listed.join(", ")
+    };
+    println!("value bytes by table: {}", by_table(&stored.value_tables));
     println!(
-        "raw output: {} bytes sent, {} stored: {:.1}x smaller",
+        "raw output: {} bytes sent, {} stored: {:.1}x smaller ({})",
         stored.raw_sent,
         stored.raw_bytes,
-        stored.raw_ratio()
+        stored.raw_ratio(),
+        by_table(&stored.raw_tables)
     );
     let host = load.first_host().context("the run set up no host")?;
     let charts = charts::measure(&server, &url, host).await?;

@@ -10,7 +10,7 @@ use sqlx::Row as _;
 /// Tables holding values and what charts read of them.
 const VALUE_TABLES: [&str; 5] = ["chunks", "trends", "series", "samples", "latest"];
 /// Tables holding the raw output history.
-const RAW_TABLES: [&str; 2] = ["command_results", "cycles"];
+const RAW_TABLES: [&str; 3] = ["command_results", "output_hours", "cycles"];
 
 #[derive(Debug)]
 pub(crate) struct Footprint {
@@ -22,6 +22,8 @@ pub(crate) struct Footprint {
     pub(crate) value_tables: Vec<(&'static str, u64)>,
     pub(crate) raw_sent: u64,
     pub(crate) raw_bytes: u64,
+    /// `raw_bytes` by table.
+    pub(crate) raw_tables: Vec<(&'static str, u64)>,
 }
 
 impl Footprint {
@@ -82,10 +84,30 @@ impl Db {
         Ok(u64::try_from(bytes).unwrap_or(0))
     }
 
-    async fn sum_bytes(&self, tables: &[&str]) -> anyhow::Result<u64> {
-        let mut total = 0;
+    async fn sizes(&self, tables: &[&'static str]) -> anyhow::Result<Vec<(&'static str, u64)>> {
+        let mut sizes = Vec::with_capacity(tables.len());
         for table in tables {
-            total += self.table_bytes(table).await?;
+            sizes.push((*table, self.table_bytes(table).await?));
+        }
+        Ok(sizes)
+    }
+
+    /// Bytes of output the agents sent: in the head and in packed hours.
+    async fn raw_sent(&self) -> anyhow::Result<u64> {
+        let head = self
+            .scalar("SELECT CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) FROM command_results")
+            .await?;
+        let sql = "SELECT data FROM output_hours";
+        let packs: Vec<Vec<u8>> = match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
+        };
+        let mut total = u64::try_from(head).context("output bytes")?;
+        for data in packs {
+            total += readout_storage::pack::decode(&data)?
+                .iter()
+                .map(|r| r.output.len() as u64)
+                .sum::<u64>();
         }
         Ok(total)
     }
@@ -113,19 +135,15 @@ pub(crate) async fn measure(database_url: &str) -> anyhow::Result<Footprint> {
         sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     }
     let samples = db.samples().await?;
-    let raw_sent = db
-        .scalar("SELECT CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) FROM command_results")
-        .await?;
-    let mut value_tables = Vec::with_capacity(VALUE_TABLES.len());
-    for table in VALUE_TABLES {
-        value_tables.push((table, db.table_bytes(table).await?));
-    }
+    let value_tables = db.sizes(&VALUE_TABLES).await?;
+    let raw_tables = db.sizes(&RAW_TABLES).await?;
     Ok(Footprint {
         drained_in,
         samples,
         value_bytes: value_tables.iter().map(|t| t.1).sum(),
         value_tables,
-        raw_sent: u64::try_from(raw_sent).context("output bytes")?,
-        raw_bytes: db.sum_bytes(&RAW_TABLES).await?,
+        raw_sent: db.raw_sent().await?,
+        raw_bytes: raw_tables.iter().map(|t| t.1).sum(),
+        raw_tables,
     })
 }

@@ -372,6 +372,170 @@ async fn batch_story<D: Database>(db: D) {
     );
 }
 
+/// A count the trait does not show: how many rows the store holds.
+async fn count(url: &str, sql: &'static str) -> i64 {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect(sql)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect(sql)
+    }
+}
+
+const HOUR: i64 = 60 * MIN;
+const P0: i64 = 2_000 * RES_1H;
+
+/// Raw outputs of closed hours are packed by the compactor, one row per
+/// command and hour; every read answers as it did from the head, a late
+/// cycle joins its hour's pack, and retention drops whole packed hours
+/// but keeps each command's latest output.
+async fn packed_story<D: Database>(db: D, url: &str) {
+    db.create_host(&new_host("h_p", "packed"))
+        .await
+        .expect("host");
+    let at = |hour: i64, tenth: i64| P0 + hour * HOUR + tenth * 10 * MIN;
+    let made = |id: &str, at_ms: i64, hour: i64| {
+        let free = format!("Mem: 1000 {at_ms} 20\nSwap: 0 0 0\n").repeat(30);
+        let mut results = vec![result("free", free.as_bytes())];
+        if hour < 2 {
+            let mut df = result("df", format!("/dev/sda1 {at_ms} 90%\n").as_bytes());
+            df.exit_code = Some(1);
+            df.timed_out = hour == 1;
+            results.insert(0, df);
+        }
+        let mut c = cycle("h_p", id, at_ms, "1.0", results);
+        // Hour 1's cycles carry no values: they are packed all the same.
+        if hour != 1 {
+            c.parsed
+                .values
+                .insert("x".into(), ("free".into(), Value::Number(1.0)));
+        }
+        c.parsed.errors.insert(
+            "free".into(),
+            vec![VariableError {
+                variable: "used".into(),
+                message: format!("line 1 of {id}: no number"),
+            }],
+        );
+        c
+    };
+    let mut batch = Vec::new();
+    for hour in 0..3 {
+        for tenth in 0..6 {
+            batch.push(made(&format!("p{hour}{tenth}"), at(hour, tenth), hour));
+        }
+    }
+    db.store_cycles(&batch).await.expect("store");
+    let reads = || async {
+        (
+            db.latest_outputs("h_p").await.expect("latest"),
+            db.recent_cycles("h_p", 20).await.expect("recent"),
+            db.output("h_p", "free", Some("p03")).await.expect("p03"),
+            db.output("h_p", "df", None).await.expect("df"),
+            db.outputs_between("h_p", "free", P0, P0 + 3 * HOUR, 100)
+                .await
+                .expect("all"),
+            db.outputs_between("h_p", "free", at(0, 4), P0 + 3 * HOUR, 5)
+                .await
+                .expect("a page"),
+        )
+    };
+    let before = reads().await;
+    assert_eq!(before.1.len(), 18);
+    assert_eq!(before.1[17].results.len(), 2, "p00 ran df and free");
+    assert_eq!(before.3.cycle_id, "p15");
+    let page: Vec<&str> = before.5.iter().map(|o| o.cycle_id.as_str()).collect();
+    assert_eq!(page, ["p04", "p05", "p10", "p11", "p12"]);
+
+    while db
+        .compact_head(7, P0 + 2 * HOUR, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
+    let head = "SELECT COUNT(*) FROM command_results WHERE host_id = 'h_p'";
+    let packs = "SELECT COUNT(*) FROM output_hours WHERE host_id = 'h_p'";
+    assert_eq!(
+        count(url, head).await,
+        6,
+        "hour 2 is open: its free outputs stay"
+    );
+    assert_eq!(count(url, packs).await, 4, "df and free of hours 0 and 1");
+    assert_eq!(reads().await, before, "packed");
+
+    // A late cycle joins the hour already packed; sent again, it is a
+    // duplicate though its results left the head.
+    let late = made("late", at(0, 0) + MIN, 0);
+    assert_eq!(
+        db.store_cycles(std::slice::from_ref(&late))
+            .await
+            .expect("late"),
+        [Stored::New]
+    );
+    while db
+        .compact_head(7, P0 + 2 * HOUR, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
+    assert_eq!(count(url, packs).await, 4);
+    assert_eq!(count(url, head).await, 6);
+    assert_eq!(
+        db.store_cycles(&[late]).await.expect("again"),
+        [Stored::Duplicate]
+    );
+    let out = db.output("h_p", "free", Some("late")).await.expect("late");
+    assert_eq!(out.started_at_ms, at(0, 0) + MIN);
+    let all = db
+        .outputs_between("h_p", "free", P0, P0 + HOUR, 100)
+        .await
+        .expect("hour 0");
+    let ids: Vec<&str> = all.iter().map(|o| o.cycle_id.as_str()).collect();
+    assert_eq!(ids, ["p00", "late", "p01", "p02", "p03", "p04", "p05"]);
+    let recent = db.recent_cycles("h_p", 20).await.expect("recent");
+    let late = recent
+        .iter()
+        .find(|c| c.cycle_id == "late")
+        .expect("listed");
+    let summary: Vec<(&str, Option<i32>, bool)> = late
+        .results
+        .iter()
+        .map(|r| (r.name.as_str(), r.outcome.exit_code, r.outcome.timed_out))
+        .collect();
+    assert_eq!(summary, [("df", Some(1), false), ("free", Some(0), false)]);
+    assert_eq!(
+        late.results[1].parse_errors.0[0].message,
+        "line 1 of late: no number"
+    );
+
+    // Past retention a packed hour goes whole, unless it holds a
+    // command's latest output: df stopped after hour 1.
+    db.prune(retention(at(2, 0) + 1, 0, 0))
+        .await
+        .expect("prune");
+    assert_eq!(count(url, packs).await, 1, "df's last hour");
+    let latest = db.latest_outputs("h_p").await.expect("latest");
+    let view: Vec<(&str, &str)> = latest
+        .iter()
+        .map(|o| (o.name.as_str(), o.cycle_id.as_str()))
+        .collect();
+    assert_eq!(view, [("df", "p15"), ("free", "p25")]);
+    assert!(matches!(
+        db.output("h_p", "free", Some("p03")).await,
+        Err(DbError::NotFound)
+    ));
+    let recent = db.recent_cycles("h_p", 20).await.expect("recent");
+    assert!(recent.iter().all(|c| !c.cycle_id.starts_with("p0")));
+    assert_eq!(recent.first().map(|c| c.cycle_id.as_str()), Some("p25"));
+}
+
 /// Data sources with parsers, templates, derived variables, series with
 /// roll-ups, back-fill and retention.
 async fn variables_story<D: Database>(db: D) {
@@ -545,6 +709,9 @@ async fn variables_story<D: Database>(db: D) {
                 .points,
         )
     };
+    // The first story's hosts' head rows (their cycles carried no
+    // values, but their outputs are packed with them) go first.
+    while db.compact_head(64, T0, i64::MAX).await.expect("compact") > 0 {}
     assert_eq!(
         db.compact_head(52, i64::MAX, i64::MAX)
             .await
@@ -1197,9 +1364,10 @@ async fn storage_story_on_sqlite() {
     accounts_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     sparkline_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     batch_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
+    packed_story(SqliteStore::open(&url).await.expect("open sqlite"), &url).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(db.list_hosts().await.expect("list").len(), 7);
+    assert_eq!(db.list_hosts().await.expect("list").len(), 8);
 }
 
 #[tokio::test]
@@ -1233,10 +1401,11 @@ async fn storage_story_on_postgres() {
         accounts_story(db.clone()).await;
         sparkline_story(db.clone()).await;
         batch_story(db.clone()).await;
+        packed_story(db.clone(), &url).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");
-        assert_eq!(again.list_hosts().await.expect("list").len(), 7);
+        assert_eq!(again.list_hosts().await.expect("list").len(), 8);
         again.close().await;
     })
     .await;

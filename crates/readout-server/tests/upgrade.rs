@@ -10,6 +10,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use support::{PgDatabase, Server};
@@ -55,7 +56,11 @@ fn a_sqlite_data_dir_from_an_earlier_release_keeps_its_history() {
         )
         .expect("copy the fixture");
         let server = Server::start_in(dir, &KEEP);
-        check_answers(&server, &schema.join("sqlite/answers.json"));
+        let url = format!(
+            "sqlite://{}",
+            server.data_dir().join("readout.db").display()
+        );
+        check_answers(&server, &schema.join("sqlite/answers.json"), &url);
     }
 }
 
@@ -68,21 +73,30 @@ fn a_postgres_database_from_an_earlier_release_keeps_its_history() {
         let mut args = vec!["--database-url", db.url.as_str()];
         args.extend(KEEP);
         let server = Server::start_with(&args);
-        check_answers(&server, &schema.join("postgres/answers.json"));
+        check_answers(&server, &schema.join("postgres/answers.json"), &db.url);
     }
 }
 
-/// The release's answers, then a new cycle through its host's key.
-fn check_answers(server: &Server, path: &Path) {
+/// The release's answers, while the compactor packs the old outputs and
+/// after; then a new cycle through its host's key.
+fn check_answers(server: &Server, path: &Path, database_url: &str) {
     let fixture: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("answers")).expect("json");
-    for (request, answer) in fixture["answers"].as_object().expect("answers") {
-        let now = stable(server.api_get(request));
-        assert!(
-            same(&now, answer),
-            "GET {request} after the upgrade ({path:?})\n now: {now}\n was: {answer}"
-        );
-    }
+    let check = |when: &str| {
+        for (request, answer) in fixture["answers"].as_object().expect("answers") {
+            let now = stable(server.api_get(request));
+            assert!(
+                same(&now, answer),
+                "GET {request} {when} the upgrade ({path:?})\n now: {now}\n was: {answer}"
+            );
+        }
+    };
+    check("right after");
+    let packed = support::wait_for(Duration::from_secs(60), || {
+        (head_results(database_url) == 0).then_some(())
+    });
+    assert!(packed.is_some(), "the old hours' outputs were never packed");
+    check("once the compactor packed the outputs of");
     let id = fixture["host_id"].as_str().expect("host_id");
     let key = fixture["api_key"].as_str().expect("api_key");
     let body = cycle("after-upgrade", T0 + CYCLES * MIN, CYCLES);
@@ -274,7 +288,7 @@ fn fill(server: &Server) -> Value {
     }
     // Let the compactor fold most of the head; what it leaves is part of
     // the fixture too.
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(4));
     let answers: Map<String, Value> = requests(&id)
         .into_iter()
         .map(|r| {
@@ -283,6 +297,36 @@ fn fill(server: &Server) -> Value {
         })
         .collect();
     json!({"host_id": id, "api_key": key, "answers": answers})
+}
+
+/// Raw outputs still in the head (`command_results`): the compactor packs
+/// closed hours out of it.
+fn head_results(database_url: &str) -> i64 {
+    use readout_storage::sqlx::{self, Connection as _};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sql = "SELECT COUNT(*) FROM command_results";
+    runtime.block_on(async {
+        if database_url.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(database_url)
+                .await
+                .expect("sqlite");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect(sql)
+        } else {
+            let mut conn = sqlx::PgConnection::connect(database_url)
+                .await
+                .expect("postgres");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect(sql)
+        }
+    })
 }
 
 fn vacuum_into(from: &Path, to: &Path) {

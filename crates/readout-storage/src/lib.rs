@@ -15,6 +15,7 @@ pub mod codec;
 mod dashboards;
 pub mod head;
 mod models;
+pub mod pack;
 pub mod series;
 pub mod sql;
 
@@ -34,9 +35,9 @@ pub use alerts::{
 };
 pub use dashboards::{Dashboards, SavedLayout, SparkPoint};
 pub use models::{
-    AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, Host, HostAuth, IncomingCycle,
-    JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention, RunOutcome,
-    SampleRow, SeriesInfo, StoredCycle, StoredOutput, Template, TemplateRow, json_text,
+    AggRow, CycleRow, DataSource, DataSourceRow, DerivedRow, HeadResultRow, Host, HostAuth,
+    IncomingCycle, JsonText, NewHost, NewSource, OutputRow, ResultRow, ResultSummary, Retention,
+    RunOutcome, SampleRow, SeriesInfo, StoredCycle, StoredOutput, Template, TemplateRow, json_text,
 };
 pub use readout_parse::derive::Reading;
 pub use readout_parse::extract::ParserConfig;

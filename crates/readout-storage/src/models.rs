@@ -296,6 +296,40 @@ pub struct CycleRow {
     pub derived_errors: JsonText<Vec<VariableError>>,
 }
 
+/// A result of the head (`command_results`), as the compactor packs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeadResultRow {
+    pub id: i64,
+    pub name: String,
+    pub cycle_pk: i64,
+    pub cycle_id: String,
+    pub started_at_ms: i64,
+    #[sqlx(flatten)]
+    pub outcome: RunOutcome,
+    pub output: Vec<u8>,
+    pub output_encoding: i32,
+    pub parse_errors_json: String,
+}
+
+impl HeadResultRow {
+    /// The packed result, `position` being its place in its cycle.
+    pub fn into_packed(self, position: u32) -> Result<crate::pack::PackedResult, DbError> {
+        Ok(crate::pack::PackedResult {
+            output: crate::codec::decode(self.output, self.output_encoding)?,
+            cycle_pk: self.cycle_pk,
+            cycle_id: self.cycle_id,
+            position,
+            started_at_ms: self.started_at_ms,
+            duration_ms: self.outcome.duration_ms,
+            exit_code: self.outcome.exit_code,
+            signal: self.outcome.signal,
+            timed_out: self.outcome.timed_out,
+            truncated: self.outcome.truncated,
+            parse_errors_json: self.parse_errors_json,
+        })
+    }
+}
+
 /// A result summary with the row id of the cycle it belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResultRow {

@@ -17,6 +17,13 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
     r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
 
+/// The hours (their starts) these times fall in.
+pub fn distinct_hours(times: impl Iterator<Item = i64>) -> std::collections::BTreeSet<i64> {
+    times
+        .map(|at| crate::series::bucket_start(at, crate::chunk::HOUR_MS))
+        .collect()
+}
+
 /// Each item once, in first-seen order.
 pub fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen = std::collections::HashSet::new();
@@ -222,19 +229,9 @@ macro_rules! impl_sql_database {
                         };
                         latest.offer(id, at_ms, value);
                     }
-                    if !numbers.is_empty() {
-                        samples.push((c.host_id.as_str(), at_ms, $crate::head::encode_values(&numbers), c.received_at_ms));
-                    }
+                    samples.push((c.host_id.as_str(), at_ms, $crate::head::encode_values(&numbers), c.received_at_ms));
                 }
-                for chunk in samples.chunks(1000) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO samples (host_id, at_ms, data, received_at_ms) ",
-                    );
-                    insert.push_values(chunk, |mut row, (host, at, data, received)| {
-                        row.push_bind(*host).push_bind(*at).push_bind(data.as_slice()).push_bind(*received);
-                    });
-                    insert.build().persistent(false).execute(&mut **tx).await?;
-                }
+                Self::insert_samples(tx, &samples).await?;
                 let latest: Vec<(&str, Vec<u8>)> = heads.iter().map(|(host, h)| (*host, h.0.encode())).collect();
                 Self::put_blobs(tx, "latest", &latest).await?;
                 let names: Vec<(&str, Vec<u8>)> = heads
@@ -243,6 +240,23 @@ macro_rules! impl_sql_database {
                     .filter_map(|(host, h)| Some((*host, h.1.as_ref()?.encode())))
                     .collect();
                 Self::put_blobs(tx, "series_names", &names).await?;
+                Ok(())
+            }
+
+            /// Head rows `(host_id, at_ms, data, received_at_ms)`.
+            async fn insert_samples(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                samples: &[(&str, i64, Vec<u8>, i64)],
+            ) -> Result<(), $crate::DbError> {
+                for chunk in samples.chunks(1000) {
+                    let mut insert = $crate::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO samples (host_id, at_ms, data, received_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, (host, at, data, received)| {
+                        row.push_bind(*host).push_bind(*at).push_bind(data.as_slice()).push_bind(*received);
+                    });
+                    insert.build().persistent(false).execute(&mut *conn).await?;
+                }
                 Ok(())
             }
 
@@ -262,6 +276,154 @@ macro_rules! impl_sql_database {
                     upsert.build().persistent(false).execute(&mut *conn).await?;
                 }
                 Ok(())
+            }
+
+            /// Deletes the rows of `table` with these ids.
+            async fn delete_ids(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                table: &'static str,
+                ids: &[i64],
+            ) -> Result<(), $crate::DbError> {
+                for chunk in ids.chunks(3000) {
+                    let mut delete = $crate::sqlx::QueryBuilder::<$db>::new("DELETE FROM ");
+                    delete.push(table).push(" WHERE id IN (");
+                    let mut list = delete.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    delete.push(")");
+                    delete.build().persistent(false).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            /// Packs the host's settled head results of each hour in
+            /// `hours` (before `before_ms`) into its `output_hours` rows,
+            /// merged with what an earlier pass packed there (a late
+            /// cycle's), and removes them from the head. The caller holds
+            /// the host's row lock.
+            async fn pack_outputs(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                hours: &std::collections::BTreeSet<i64>,
+                before_ms: i64,
+                received_before_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::pack::{self, PackedResult};
+                use $crate::sqlx;
+                use std::collections::{BTreeMap, HashMap};
+                for &hour_ms in hours {
+                    let rows: Vec<$crate::HeadResultRow> = sqlx::query_as(
+                        "SELECT r.id, r.name, r.cycle_pk, c.cycle_id, r.started_at_ms, r.duration_ms, \
+                         r.exit_code, r.signal, r.timed_out, r.truncated, r.output, r.output_encoding, \
+                         r.parse_errors_json FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                         WHERE r.host_id = $1 AND r.started_at_ms >= $2 AND r.started_at_ms < $3 \
+                         AND c.received_at_ms < $4 ORDER BY r.id",
+                    )
+                    .bind(host_id)
+                    .bind(hour_ms)
+                    .bind((hour_ms + $crate::chunk::HOUR_MS).min(before_ms))
+                    .bind(received_before_ms)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                    let mut places: HashMap<i64, u32> = HashMap::new();
+                    let mut fresh: BTreeMap<String, Vec<PackedResult>> = BTreeMap::new();
+                    for mut row in rows {
+                        let place = places.entry(row.cycle_pk).or_insert(0);
+                        let position = *place;
+                        *place += 1;
+                        let name = std::mem::take(&mut row.name);
+                        fresh.entry(name).or_default().push(row.into_packed(position)?);
+                    }
+                    let stored: HashMap<String, Vec<u8>> =
+                        sqlx::query_as("SELECT name, data FROM output_hours WHERE host_id = $1 AND hour_ms = $2")
+                            .bind(host_id)
+                            .bind(hour_ms)
+                            .fetch_all(&mut *conn)
+                            .await?
+                            .into_iter()
+                            .collect();
+                    let mut packs = Vec::with_capacity(fresh.len());
+                    for (name, results) in fresh {
+                        let mut all = stored.get(&name).map(|d| pack::decode(d)).transpose()?.unwrap_or_default();
+                        pack::merge(&mut all, results);
+                        packs.push((name, pack::encode(&all)?));
+                    }
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO output_hours (host_id, name, hour_ms, data) ",
+                    );
+                    upsert.push_values(&packs, |mut row, (name, data)| {
+                        row.push_bind(host_id).push_bind(name.as_str()).push_bind(hour_ms).push_bind(data.as_slice());
+                    });
+                    upsert.push(" ON CONFLICT (host_id, name, hour_ms) DO UPDATE SET data = excluded.data");
+                    upsert.build().persistent(false).execute(&mut *conn).await?;
+                    Self::delete_ids(&mut *conn, "command_results", &ids).await?;
+                }
+                Ok(())
+            }
+
+            /// Each command's latest output of a host (or of command
+            /// `name` only), from the head and the packed hours.
+            async fn latest_of(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                name: Option<&str>,
+            ) -> Result<std::collections::BTreeMap<String, $crate::StoredOutput>, $crate::DbError> {
+                use $crate::sqlx;
+                // `CROSS JOIN` makes SQLite walk the few (name, latest)
+                // pairs first and probe the index for each.
+                let mut rows: Vec<$crate::OutputRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} \
+                     FROM (SELECT name, MAX(started_at_ms) AS latest FROM command_results \
+                       WHERE host_id = $1 AND ($2 IS NULL OR name = $2) GROUP BY name) m \
+                     CROSS JOIN command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                     WHERE r.host_id = $1 AND r.name = m.name AND r.started_at_ms = m.latest \
+                     ORDER BY r.name, r.id DESC",
+                    $crate::sql::OUTPUT_COLUMNS
+                )))
+                .bind(host_id)
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.dedup_by(|later, first| later.name == first.name);
+                let mut latest = std::collections::BTreeMap::new();
+                for row in rows {
+                    let output = $crate::StoredOutput::try_from(row)?;
+                    latest.insert(output.name.clone(), output);
+                }
+                let hours: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT name, MAX(hour_ms) FROM output_hours WHERE host_id = $1 \
+                     AND ($2 IS NULL OR name = $2) GROUP BY name",
+                )
+                .bind(host_id)
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?;
+                for (name, hour_ms) in hours {
+                    // The head is newer unless a late cycle went there.
+                    let head_at = latest.get(&name).map(|o: &$crate::StoredOutput| o.started_at_ms);
+                    if head_at.is_some_and(|at| at >= hour_ms + $crate::chunk::HOUR_MS) {
+                        continue;
+                    }
+                    let data: Vec<u8> = sqlx::query_scalar(
+                        "SELECT data FROM output_hours WHERE host_id = $1 AND name = $2 AND hour_ms = $3",
+                    )
+                    .bind(host_id)
+                    .bind(&name)
+                    .bind(hour_ms)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if let Some(last) = $crate::pack::decode(&data)?.pop()
+                        && head_at.is_none_or(|at| at < last.started_at_ms)
+                    {
+                        latest.insert(name.clone(), last.into_output(&name));
+                    }
+                }
+                Ok(latest)
             }
 
             /// What the agents of a batch's new cycles say of themselves,
@@ -1089,6 +1251,15 @@ macro_rules! impl_sql_database {
                 let cycles: Vec<&$crate::IncomingCycle> = fresh.iter().map(|(_, inc)| *inc).collect();
                 Self::note_agents(&mut tx, &cycles).await?;
                 Self::store_values(&mut tx, &cycles).await?;
+                // A cycle without values still leaves a head row: the
+                // compactor packs a cycle's outputs when it folds its row.
+                let empty = $crate::head::encode_values(&[]);
+                let bare: Vec<(&str, i64, Vec<u8>, i64)> = cycles
+                    .iter()
+                    .filter(|c| c.parsed.values.is_empty())
+                    .map(|c| (c.host_id.as_str(), c.cycle.started_at_ms, empty.clone(), c.received_at_ms))
+                    .collect();
+                Self::insert_samples(&mut tx, &bare).await?;
                 // The alert step, cycle by cycle, for the hosts it can
                 // change: those with rules, and those heard again after
                 // going silent.
@@ -1110,26 +1281,14 @@ macro_rules! impl_sql_database {
                 Ok(outcome)
             }
 
-            // `CROSS JOIN` makes SQLite walk the few (name, latest) pairs
-            // first and probe the index for each; PostgreSQL plans it freely.
             async fn latest_outputs(
                 &self,
                 host_id: &str,
             ) -> Result<Vec<$crate::StoredOutput>, $crate::DbError> {
-                let mut rows: Vec<$crate::OutputRow> = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
-                    "SELECT {} \
-                     FROM (SELECT name, MAX(started_at_ms) AS latest FROM command_results \
-                       WHERE host_id = $1 GROUP BY name) m \
-                     CROSS JOIN command_results r JOIN cycles c ON c.id = r.cycle_pk \
-                     WHERE r.host_id = $1 AND r.name = m.name AND r.started_at_ms = m.latest \
-                     ORDER BY r.name, r.id DESC",
-                    $crate::sql::OUTPUT_COLUMNS
-                )))
-                .bind(host_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.dedup_by(|later, first| later.name == first.name);
-                rows.into_iter().map(TryInto::try_into).collect()
+                let mut tx = self.begin_read().await?;
+                let latest = Self::latest_of(&mut tx, host_id, None).await?;
+                tx.commit().await?;
+                Ok(latest.into_values().collect())
             }
 
             async fn output(
@@ -1138,19 +1297,52 @@ macro_rules! impl_sql_database {
                 name: &str,
                 cycle_id: Option<&str>,
             ) -> Result<$crate::StoredOutput, $crate::DbError> {
-                let row: $crate::OutputRow = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                use $crate::sqlx;
+                let mut tx = self.begin_read().await?;
+                let Some(cycle_id) = cycle_id else {
+                    let found = Self::latest_of(&mut tx, host_id, Some(name)).await?.remove(name);
+                    tx.commit().await?;
+                    return found.ok_or($crate::DbError::NotFound);
+                };
+                let row: Option<$crate::OutputRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
-                     WHERE r.host_id = $1 AND r.name = $2 AND ($3 IS NULL OR c.cycle_id = $3) \
-                     ORDER BY r.started_at_ms DESC, r.id DESC LIMIT 1",
+                     WHERE r.host_id = $1 AND r.name = $2 AND c.cycle_id = $3 \
+                     ORDER BY r.id DESC LIMIT 1",
                     $crate::sql::OUTPUT_COLUMNS
                 )))
                 .bind(host_id)
                 .bind(name)
                 .bind(cycle_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or($crate::DbError::NotFound)?;
-                row.try_into()
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = row {
+                    tx.commit().await?;
+                    return row.try_into();
+                }
+                // Not in the head: in the pack of its cycle's hour.
+                let cycle: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT id, started_at_ms FROM cycles WHERE host_id = $1 AND cycle_id = $2",
+                )
+                .bind(host_id)
+                .bind(cycle_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (cycle_pk, started_at_ms) = cycle.ok_or($crate::DbError::NotFound)?;
+                let data: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT data FROM output_hours WHERE host_id = $1 AND name = $2 AND hour_ms = $3",
+                )
+                .bind(host_id)
+                .bind(name)
+                .bind($crate::series::bucket_start(started_at_ms, $crate::chunk::HOUR_MS))
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let data = data.ok_or($crate::DbError::NotFound)?;
+                $crate::pack::decode(&data)?
+                    .into_iter()
+                    .find(|r| r.cycle_pk == cycle_pk)
+                    .map(|r| r.into_output(name))
+                    .ok_or($crate::DbError::NotFound)
             }
 
             async fn outputs_between(
@@ -1161,7 +1353,10 @@ macro_rules! impl_sql_database {
                 to_ms: i64,
                 limit: u32,
             ) -> Result<Vec<$crate::StoredOutput>, $crate::DbError> {
-                let rows: Vec<$crate::OutputRow> = $crate::sqlx::query_as($crate::sqlx::AssertSqlSafe(format!(
+                use $crate::sqlx;
+                let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+                let mut tx = self.begin_read().await?;
+                let rows: Vec<$crate::OutputRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
                      WHERE r.host_id = $1 AND r.name = $2 AND r.started_at_ms >= $3 \
                      AND r.started_at_ms < $4 ORDER BY r.started_at_ms, r.id LIMIT $5",
@@ -1172,9 +1367,40 @@ macro_rules! impl_sql_database {
                 .bind(from_ms)
                 .bind(to_ms)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                let mut found: Vec<$crate::StoredOutput> =
+                    rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                // Packed hours in order, a few at a time, until they alone
+                // fill the page: later ones could only come after it.
+                let mut packed = 0;
+                let mut after = $crate::series::bucket_start(from_ms, $crate::chunk::HOUR_MS) - 1;
+                while packed < wanted {
+                    let hours: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                        "SELECT hour_ms, data FROM output_hours WHERE host_id = $1 AND name = $2 \
+                         AND hour_ms > $3 AND hour_ms < $4 ORDER BY hour_ms LIMIT 8",
+                    )
+                    .bind(host_id)
+                    .bind(name)
+                    .bind(after)
+                    .bind(to_ms)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let Some(last) = hours.last() else { break };
+                    after = last.0;
+                    for (_, data) in &hours {
+                        for r in $crate::pack::decode(data)? {
+                            if r.started_at_ms >= from_ms && r.started_at_ms < to_ms {
+                                packed += 1;
+                                found.push(r.into_output(name));
+                            }
+                        }
+                    }
+                }
+                tx.commit().await?;
+                found.sort_by_key(|o| o.started_at_ms);
+                found.truncate(wanted);
+                Ok(found)
             }
 
             async fn write_samples(
@@ -1348,6 +1574,7 @@ macro_rules! impl_sql_database {
                 limit: u32,
             ) -> Result<Vec<$crate::StoredCycle>, $crate::DbError> {
                 use $crate::sqlx;
+                let mut tx = self.begin_read().await?;
                 let cycles: Vec<$crate::CycleRow> = sqlx::query_as(
                     "SELECT id, cycle_id, started_at_ms, received_at_ms, duration_ms, agent_version, \
                      spool_dropped, rejected_json, derived_errors_json FROM cycles WHERE host_id = $1 \
@@ -1355,7 +1582,7 @@ macro_rules! impl_sql_database {
                 )
                 .bind(host_id)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
                 let results: Vec<$crate::ResultRow> = sqlx::query_as(
                     "SELECT cycle_pk, name, duration_ms, exit_code, signal, timed_out, truncated, \
@@ -1365,8 +1592,40 @@ macro_rules! impl_sql_database {
                 )
                 .bind(host_id)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
+                // Cycles whose results the compactor packed.
+                let in_head: std::collections::HashSet<i64> = results.iter().map(|r| r.cycle_pk).collect();
+                let packed: std::collections::HashSet<i64> =
+                    cycles.iter().map(|c| c.id).filter(|id| !in_head.contains(id)).collect();
+                let hours = $crate::sql::distinct_hours(
+                    cycles.iter().filter(|c| packed.contains(&c.id)).map(|c| c.started_at_ms),
+                );
+                let mut results = results;
+                if !hours.is_empty() {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT name, data FROM output_hours WHERE host_id = ",
+                    );
+                    select.push_bind(host_id).push(" AND hour_ms IN (");
+                    let mut list = select.separated(", ");
+                    for hour in &hours {
+                        list.push_bind(*hour);
+                    }
+                    select.push(")");
+                    let packs: Vec<(String, Vec<u8>)> =
+                        select.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    let mut found = Vec::new();
+                    for (name, data) in packs {
+                        for r in $crate::pack::decode(&data)? {
+                            if packed.contains(&r.cycle_pk) {
+                                found.push((r.position, r.summary(&name)?));
+                            }
+                        }
+                    }
+                    found.sort_by_key(|(position, r)| (r.cycle_pk, *position));
+                    results.extend(found.into_iter().map(|(_, r)| r));
+                }
+                tx.commit().await?;
                 Ok($crate::StoredCycle::assemble(cycles, results))
             }
 
@@ -1431,15 +1690,11 @@ macro_rules! impl_sql_database {
                     update.build().execute(&mut *tx).await?;
                 }
                 let folded: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                for chunk in folded.chunks(3000) {
-                    let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM samples WHERE id IN (");
-                    let mut list = delete.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    delete.push(")");
-                    delete.build().execute(&mut *tx).await?;
-                }
+                Self::delete_ids(&mut tx, "samples", &folded).await?;
+                // Every cycle leaves a head row, so its outputs are packed
+                // with the hour its row is folded in.
+                let hours = $crate::sql::distinct_hours(rows.iter().map(|r| r.1));
+                Self::pack_outputs(&mut tx, &host_id, &hours, before_ms, received_before_ms).await?;
                 tx.commit().await?;
                 Ok(folded.len() as u64)
             }
@@ -1450,16 +1705,31 @@ macro_rules! impl_sql_database {
                 while $crate::Database::compact_head(self, 256, keep.points_before_ms, i64::MAX).await? > 0 {}
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
-                let statements: [(&str, i64); 4] = [
+                // A command's latest output stays, however old: in the head
+                // or in its last packed hour. Packed hours go whole, once
+                // their end is past the cutoff.
+                let statements: [(&str, i64); 5] = [
                     (
-                        "DELETE FROM command_results WHERE started_at_ms < $1 AND EXISTS (SELECT 1 \
+                        "DELETE FROM command_results WHERE started_at_ms < $1 AND (EXISTS (SELECT 1 \
                          FROM command_results n WHERE n.host_id = command_results.host_id \
-                         AND n.name = command_results.name AND n.started_at_ms > command_results.started_at_ms)",
+                         AND n.name = command_results.name AND n.started_at_ms > command_results.started_at_ms) \
+                         OR EXISTS (SELECT 1 FROM output_hours o WHERE o.host_id = command_results.host_id \
+                         AND o.name = command_results.name AND o.hour_ms > command_results.started_at_ms))",
+                        keep.outputs_before_ms,
+                    ),
+                    (
+                        "DELETE FROM output_hours WHERE hour_ms <= $1 - 3600000 AND (EXISTS (SELECT 1 \
+                         FROM output_hours n WHERE n.host_id = output_hours.host_id \
+                         AND n.name = output_hours.name AND n.hour_ms > output_hours.hour_ms) \
+                         OR EXISTS (SELECT 1 FROM command_results r WHERE r.host_id = output_hours.host_id \
+                         AND r.name = output_hours.name AND r.started_at_ms >= output_hours.hour_ms + 3600000))",
                         keep.outputs_before_ms,
                     ),
                     (
                         "DELETE FROM cycles WHERE started_at_ms < $1 AND NOT EXISTS \
-                         (SELECT 1 FROM command_results r WHERE r.cycle_pk = cycles.id)",
+                         (SELECT 1 FROM command_results r WHERE r.cycle_pk = cycles.id) AND NOT EXISTS \
+                         (SELECT 1 FROM output_hours o WHERE o.host_id = cycles.host_id \
+                         AND o.hour_ms <= cycles.started_at_ms AND o.hour_ms > cycles.started_at_ms - 3600000)",
                         keep.outputs_before_ms,
                     ),
                     // Whole hours and days only: rewriting the one that
