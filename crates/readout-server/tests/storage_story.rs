@@ -11,6 +11,7 @@ use readout_proto::{
     AgentInfo, AllowedCommand, AllowlistReport, CommandResult, CycleRequest, InvalidLine,
     RejectedName,
 };
+use readout_storage::chunk::BLOCK_MS;
 use readout_storage::series::{self, RES_1H, RES_5M, Range};
 use readout_storage::sqlx::{self, Connection as _};
 use readout_storage::{
@@ -536,6 +537,123 @@ async fn packed_story<D: Database>(db: D, url: &str) {
     assert_eq!(recent.first().map(|c| c.cycle_id.as_str()), Some("p25"));
 }
 
+const B0: i64 = 3_000 * RES_1H;
+
+/// Closed hours are rewritten as one row per six-hour block; a late cycle
+/// and a back-fill into a closed block rewrite it, every read and hourly
+/// aggregate answers as from hour rows, and retention drops whole blocks.
+async fn blocks_story<D: Database>(db: D, url: &str) {
+    assert_eq!(B0 % BLOCK_MS, 0, "the story starts at a block");
+    db.create_host(&new_host("h_k", "blocks"))
+        .await
+        .expect("host");
+    let valued = |id: &str, at_ms: i64, x: f64| {
+        let mut c = cycle("h_k", id, at_ms, "1.0", vec![result("load", b"1")]);
+        c.parsed
+            .values
+            .insert("x".into(), ("load".into(), Value::Number(x)));
+        c
+    };
+    // Eight hours, a value every ten minutes: x is the minute.
+    let batch: Vec<IncomingCycle> = (0..48)
+        .map(|k| valued(&format!("k{k}"), B0 + k * 10 * MIN, (k * 10) as f64))
+        .collect();
+    db.store_cycles(&batch).await.expect("store");
+    let range = |from_ms, to_ms, max_points| Range {
+        from_ms,
+        to_ms,
+        max_points,
+    };
+    let reads = || async {
+        let read = |r| series::query(&db, "h_k", "x", r, 0);
+        (
+            read(range(B0, B0 + 8 * HOUR, 960))
+                .await
+                .expect("raw")
+                .points,
+            read(range(B0 + 90 * MIN, B0 + 7 * HOUR, 11))
+                .await
+                .expect("buckets")
+                .points,
+            read(range(B0 - 392 * HOUR, B0 + 8 * HOUR, 400))
+                .await
+                .expect("hours")
+                .points,
+        )
+    };
+    let before = reads().await;
+    assert_eq!(before.0.len(), 48);
+    let rows = "SELECT COUNT(*) FROM chunks WHERE host_id = 'h_k'";
+    while db
+        .compact_head(100, B0 + 3 * HOUR, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
+    assert_eq!(count(url, rows).await, 3, "an open block keeps hour rows");
+    assert_eq!(reads().await, before);
+    while db
+        .compact_head(100, B0 + 8 * HOUR, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
+    assert_eq!(count(url, rows).await, 3, "the closed block is one row");
+    assert_eq!(reads().await, before, "the block answers as its hours did");
+
+    // A late cycle and a back-fill land in the closed block.
+    db.store_cycles(&[valued("late", B0 + 2 * HOUR + 5 * MIN, 1000.0)])
+        .await
+        .expect("late");
+    let fixed = SampleRow {
+        source: "load".into(),
+        name: "x".into(),
+        at_ms: B0 + HOUR,
+        value: Value::Number(-60.0),
+    };
+    assert_eq!(
+        db.write_samples("h_k", &[fixed]).await.expect("backfill"),
+        1
+    );
+    while db
+        .compact_head(100, B0 + 8 * HOUR, i64::MAX)
+        .await
+        .expect("compact")
+        > 0
+    {}
+    assert_eq!(count(url, rows).await, 3);
+    let (raw, _, hours) = reads().await;
+    assert_eq!(raw.len(), 49);
+    let at = |t: i64| raw.iter().find(|p| p.at_ms == t).map(|p| p.last);
+    assert_eq!(at(B0 + 2 * HOUR + 5 * MIN), Some(1000.0));
+    assert_eq!(at(B0 + HOUR), Some(-60.0));
+    let hour = |t: i64| {
+        hours
+            .iter()
+            .find(|p| p.at_ms == t)
+            .map(|p| (p.count, p.min, p.max))
+    };
+    assert_eq!(
+        hour(B0 + HOUR),
+        Some((6, -60.0, 110.0)),
+        "replaced, not added"
+    );
+    assert_eq!(
+        hour(B0 + 2 * HOUR),
+        Some((7, 120.0, 1000.0)),
+        "the late value added"
+    );
+
+    // Past retention the block goes whole; the open hours after it stay.
+    db.prune(retention(0, B0 + BLOCK_MS + 1, 0))
+        .await
+        .expect("prune");
+    assert_eq!(count(url, rows).await, 2);
+    let (raw, _, hours) = reads().await;
+    assert_eq!(raw.first().map(|p| p.at_ms), Some(B0 + BLOCK_MS));
+    assert_eq!(hours.iter().map(|p| p.count).sum::<i64>(), 49);
+}
+
 /// Data sources with parsers, templates, derived variables, series with
 /// roll-ups, back-fill and retention.
 async fn variables_story<D: Database>(db: D) {
@@ -779,17 +897,26 @@ async fn variables_story<D: Database>(db: D) {
     let starts: Vec<i64> = page.iter().map(|o| o.started_at_ms).collect();
     assert_eq!(starts, (10..14).map(|m| T0 + m * MIN).collect::<Vec<_>>());
 
-    // Retention: raw values go first, hourly aggregates later; a chart
+    // Retention: raw values go first, in whole six-hour blocks (the one
+    // the cutoff falls in stays), hourly aggregates later; a chart
     // reaching past the raw values reads hours.
-    db.prune(retention(0, T0 + 60 * MIN, 0))
+    let block_end = readout_storage::series::bucket_start(T0, BLOCK_MS) + BLOCK_MS;
+    db.prune(retention(0, block_end - 1, 0))
         .await
         .expect("prune");
-    let raw = series::query(&db, "h_v", "load_1", q(T0, T0 + 120 * MIN, 200), 0)
-        .await
-        .expect("raw");
-    assert_eq!(raw.points.first().map(|p| p.at_ms), Some(T0 + 60 * MIN));
+    assert_eq!(
+        first_raw(&db, q(T0, T0 + 120 * MIN, 200)).await,
+        Some(T0),
+        "the block is kept whole"
+    );
+    db.prune(retention(0, block_end, 0)).await.expect("prune");
+    assert_eq!(
+        first_raw(&db, q(T0, T0 + 120 * MIN, 200)).await,
+        None,
+        "the block is gone"
+    );
     let past = q(T0, T0 + 120 * MIN, 24);
-    let hours = series::query(&db, "h_v", "load_1", past, T0 + 60 * MIN)
+    let hours = series::query(&db, "h_v", "load_1", past, block_end)
         .await
         .expect("1h");
     assert_eq!(hours.plan.source_res_ms, RES_1H);
@@ -824,6 +951,16 @@ async fn variables_story<D: Database>(db: D) {
         .await
         .expect("raw");
     assert_eq!(raw.points.iter().map(|p| p.avg).collect::<Vec<_>>(), [7.0]);
+}
+
+/// When `h_v`'s first raw `load_1` value in `range` is.
+async fn first_raw<D: Database>(db: &D, range: Range) -> Option<i64> {
+    series::query(db, "h_v", "load_1", range, 0)
+        .await
+        .expect("raw")
+        .points
+        .first()
+        .map(|p| p.at_ms)
 }
 
 /// The servers list's sparklines read compacted hours: `load_1` of the
@@ -1365,9 +1502,10 @@ async fn storage_story_on_sqlite() {
     sparkline_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     batch_story(SqliteStore::open(&url).await.expect("open sqlite")).await;
     packed_story(SqliteStore::open(&url).await.expect("open sqlite"), &url).await;
+    blocks_story(SqliteStore::open(&url).await.expect("open sqlite"), &url).await;
     // Reopening runs no migration twice and finds the data.
     let db = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(db.list_hosts().await.expect("list").len(), 8);
+    assert_eq!(db.list_hosts().await.expect("list").len(), 9);
 }
 
 #[tokio::test]
@@ -1402,10 +1540,11 @@ async fn storage_story_on_postgres() {
         sparkline_story(db.clone()).await;
         batch_story(db.clone()).await;
         packed_story(db.clone(), &url).await;
+        blocks_story(db.clone(), &url).await;
         db.close().await;
         // Reopening runs no migration twice and finds the data.
         let again = PostgresStore::open(&url).await.expect("reopen");
-        assert_eq!(again.list_hosts().await.expect("list").len(), 8);
+        assert_eq!(again.list_hosts().await.expect("list").len(), 9);
         again.close().await;
     })
     .await;

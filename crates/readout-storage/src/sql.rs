@@ -575,46 +575,111 @@ macro_rules! impl_sql_database {
             /// replaces one stored at its time) into its hour chunks, and
             /// recomputes those hours in the series' days of hourly
             /// aggregates. An hour whose chunk is gone (its raw values
-            /// pruned) adds to the aggregates it already has. The caller
-            /// holds the host's row lock.
+            /// pruned) adds to the aggregates it already has. A block of
+            /// hours ending by `closed_before_ms`, or already kept whole, is
+            /// written as one row. The caller holds the host's row lock.
             async fn fold(
                 tx: &mut $crate::sqlx::Transaction<'static, $db>,
                 host_id: &str,
                 values: &$crate::chunk::Folding,
+                closed_before_ms: i64,
             ) -> Result<(), $crate::DbError> {
-                use $crate::chunk::{self, Day, HourAgg};
+                use $crate::chunk::{self, BLOCK_MS, Day, Hour, HourAgg};
+                use $crate::series::bucket_start;
                 use $crate::sqlx;
-                use std::collections::BTreeMap;
+                use std::collections::{BTreeMap, BTreeSet};
                 let (Some(first), Some(last)) = (values.keys().next(), values.keys().next_back()) else {
                     return Ok(());
                 };
                 let stored: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT hour_ms, data FROM chunks WHERE host_id = $1 AND hour_ms >= $2 AND hour_ms <= $3",
+                    "SELECT hour_ms, data FROM chunks WHERE host_id = $1 AND hour_ms >= $2 AND hour_ms < $3",
                 )
                 .bind(host_id)
-                .bind(*first)
-                .bind(*last)
+                .bind(bucket_start(*first, BLOCK_MS))
+                .bind(bucket_start(*last, BLOCK_MS) + BLOCK_MS)
                 .fetch_all(&mut **tx)
                 .await?;
                 let mut stored: BTreeMap<i64, Vec<u8>> = stored.into_iter().collect();
-                // (series, day) → its hours folded now, and whether each adds.
-                let mut hours: BTreeMap<(i64, i64), Vec<(u8, HourAgg, bool)>> = BTreeMap::new();
-                let mut chunks: Vec<(i64, Vec<u8>)> = Vec::with_capacity(values.len());
-                for (&hour_ms, new) in values {
-                    let existed = stored.remove(&hour_ms).map(|b| chunk::decode_hour(hour_ms, &b)).transpose()?;
-                    let adds = existed.is_none();
-                    let mut hour = existed.unwrap_or_default();
-                    for (&id, points) in new {
-                        let series = hour.entry(id).or_default();
-                        let mut merged: BTreeMap<i64, f64> = series.iter().copied().collect();
-                        merged.extend(points.iter().map(|(at, v)| (*at, *v)));
-                        *series = merged.into_iter().collect();
-                        if let Some(agg) = HourAgg::of(series) {
-                            let (day, h) = chunk::day_and_hour(hour_ms);
-                            hours.entry((id, day)).or_default().push((h, agg, adds));
+                let keys: BTreeSet<i64> = stored.keys().copied().collect();
+                let blocks: BTreeSet<i64> = values.keys().map(|h| bucket_start(*h, BLOCK_MS)).collect();
+                // The stored hours of the blocks folded into, by hour: all of
+                // a block written whole, else the hours folded now and the
+                // block's first row (which may hold the block).
+                let mut known: BTreeMap<i64, Hour> = BTreeMap::new();
+                let mut whole = BTreeSet::new();
+                let unpack = |known: &mut BTreeMap<i64, Hour>, key: i64, bytes: &[u8]| -> Result<bool, $crate::DbError> {
+                    let split = chunk::split_hours(chunk::decode_hour(key, bytes)?);
+                    let spans = split.keys().any(|h| *h != key);
+                    for (hour_ms, part) in split {
+                        chunk::merge_into(known.entry(hour_ms).or_default(), &part);
+                    }
+                    Ok(spans)
+                };
+                for &block in &blocks {
+                    let spans = match stored.remove(&block) {
+                        Some(bytes) => unpack(&mut known, block, &bytes)?,
+                        None => false,
+                    };
+                    if spans || block + BLOCK_MS <= closed_before_ms {
+                        whole.insert(block);
+                        for key in keys.range(block + 1..block + BLOCK_MS) {
+                            if let Some(bytes) = stored.remove(key) {
+                                unpack(&mut known, *key, &bytes)?;
+                            }
                         }
                     }
-                    chunks.push((hour_ms, chunk::encode_hour(hour_ms, &hour)));
+                }
+                for hour_ms in values.keys() {
+                    if let Some(bytes) = stored.remove(hour_ms) {
+                        unpack(&mut known, *hour_ms, &bytes)?;
+                    }
+                }
+                // (series, day) → its hours folded now, and whether each adds.
+                let mut hours: BTreeMap<(i64, i64), Vec<(u8, HourAgg, bool)>> = BTreeMap::new();
+                for (&hour_ms, new) in values {
+                    let existed = known.remove(&hour_ms);
+                    let adds = existed.is_none();
+                    let mut hour = existed.unwrap_or_default();
+                    let mut folded = Hour::new();
+                    for (&id, points) in new {
+                        folded.insert(id, points.iter().map(|(at, v)| (*at, *v)).collect());
+                    }
+                    chunk::merge_into(&mut hour, &folded);
+                    for id in new.keys() {
+                        if let Some(agg) = hour.get(id).and_then(|series| HourAgg::of(series)) {
+                            let (day, h) = chunk::day_and_hour(hour_ms);
+                            hours.entry((*id, day)).or_default().push((h, agg, adds));
+                        }
+                    }
+                    known.insert(hour_ms, hour);
+                }
+                let mut chunks: Vec<(i64, Vec<u8>)> = Vec::new();
+                let mut gone: Vec<i64> = Vec::new();
+                for &block in &blocks {
+                    if whole.contains(&block) {
+                        let mut all = Hour::new();
+                        for (_, hour) in known.range(block..block + BLOCK_MS) {
+                            chunk::merge_into(&mut all, hour);
+                        }
+                        chunks.push((block, chunk::encode_hour(block, &all)));
+                        gone.extend(keys.range(block + 1..block + BLOCK_MS));
+                    } else {
+                        for hour_ms in values.keys().filter(|h| bucket_start(**h, BLOCK_MS) == block) {
+                            if let Some(hour) = known.get(hour_ms) {
+                                chunks.push((*hour_ms, chunk::encode_hour(*hour_ms, hour)));
+                            }
+                        }
+                    }
+                }
+                for part in gone.chunks(500) {
+                    let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM chunks WHERE host_id = ");
+                    delete.push_bind(host_id).push(" AND hour_ms IN (");
+                    let mut list = delete.separated(", ");
+                    for hour_ms in part {
+                        list.push_bind(*hour_ms);
+                    }
+                    delete.push(")");
+                    delete.build().persistent(false).execute(&mut **tx).await?;
                 }
                 for part in chunks.chunks(32) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO chunks (host_id, hour_ms, data) ");
@@ -696,7 +761,7 @@ macro_rules! impl_sql_database {
                     for (id, at_ms, value) in points {
                         chunk::offer(&mut folding, id, at_ms, value);
                     }
-                    Self::fold(&mut tx, host_id, &folding).await?;
+                    Self::fold(&mut tx, host_id, &folding, i64::MIN).await?;
                     // Hours whose raw points were pruned live on in roll-ups.
                     let hourly: Vec<(i64, i64, f64, f64, f64, i64, f64)> = sqlx::query_as(
                         "SELECT r.series_id, r.bucket_ms, r.min, r.max, r.sum, r.count, r.last FROM rollups r \
@@ -1467,7 +1532,7 @@ macro_rules! impl_sql_database {
                 for (&(id, at_ms), &value) in &replaced {
                     $crate::chunk::offer(&mut folding, id, at_ms, value);
                 }
-                Self::fold(&mut tx, host_id, &folding).await?;
+                Self::fold(&mut tx, host_id, &folding, i64::MIN).await?;
                 let names = (rebuilt || added).then_some(&names);
                 Self::save_latest(&mut tx, host_id, &latest, names).await?;
                 tx.commit().await?;
@@ -1544,7 +1609,7 @@ macro_rules! impl_sql_database {
                      ORDER BY hour_ms",
                 )
                 .bind(host_id)
-                .bind(bucket_start(from_ms, HOUR_MS))
+                .bind(bucket_start(from_ms, chunk::BLOCK_MS))
                 .bind(to_ms)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -1675,7 +1740,7 @@ macro_rules! impl_sql_database {
                         *seen = (*seen).max(*at_ms);
                     }
                 }
-                Self::fold(&mut tx, &host_id, &folding).await?;
+                Self::fold(&mut tx, &host_id, &folding, before_ms).await?;
                 // When each series was last seen: a variable silent for the
                 // roll-up retention is pruned.
                 let last_seen: Vec<(i64, i64)> = last_seen.into_iter().collect();
@@ -1732,11 +1797,11 @@ macro_rules! impl_sql_database {
                          AND o.hour_ms <= cycles.started_at_ms AND o.hour_ms > cycles.started_at_ms - 3600000)",
                         keep.outputs_before_ms,
                     ),
-                    // Whole hours and days only: rewriting the one that
+                    // Whole blocks and days only: rewriting the one that
                     // straddles the cutoff would rewrite every host's.
                     (
                         "DELETE FROM chunks WHERE hour_ms < $1",
-                        $crate::series::bucket_start(keep.points_before_ms, $crate::chunk::HOUR_MS),
+                        $crate::series::bucket_start(keep.points_before_ms, $crate::chunk::BLOCK_MS),
                     ),
                     (
                         "DELETE FROM trends WHERE day_ms < $1",
