@@ -46,6 +46,10 @@ impl PostgresStore {
     /// Ends a `SELECT` that locks the rows it reads for the transaction.
     const LOCK_ROWS: &str = " FOR UPDATE";
 
+    /// The pick locks the host it returns, so it runs inside the
+    /// compactor's transaction.
+    const PICK_BEFORE_LOCK: bool = false;
+
     /// Of the hosts with the oldest head rows dated before `$1` and
     /// received before `$2`, one no other node holds, locked: nodes compact
     /// different hosts side by side. The host row is taken before any head

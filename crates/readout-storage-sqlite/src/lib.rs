@@ -75,10 +75,14 @@ impl Health {
     }
 }
 
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 async fn pool(
     url: &str,
     health: &Arc<Health>,
     connections: u32,
+    writer: bool,
 ) -> Result<sqlx::SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
@@ -86,6 +90,14 @@ async fn pool(
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
+    // The writer never checkpoints: SQLite would do it inside a commit,
+    // and that batch's cycles (and every one queued behind it) would wait
+    // for the database file's copy and fsync. `checkpoint_loop` does it.
+    let options = if writer {
+        options.pragma("wal_autocheckpoint", "0")
+    } else {
+        options
+    };
     let (on_acquire, on_release) = (Arc::clone(health), Arc::clone(health));
     Ok(SqlitePoolOptions::new()
         .max_connections(connections)
@@ -110,22 +122,44 @@ async fn pool(
         .await?)
 }
 
+/// Copies what the WAL holds into the database file, beside the writer
+/// (a passive checkpoint waits for no one and blocks no one), until the
+/// store is closed. Once all of it is copied, the next write starts the
+/// WAL over, so the file stays the size of about a second of writes.
+async fn checkpoint_loop(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::warn!(error = %e, "checkpointing the SQLite WAL failed");
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://PATH`)
     /// and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, DbError> {
         let health = Arc::new(Health::new());
-        let reads = pool(url, &health, 8).await?;
+        let reads = pool(url, &health, 8, false).await?;
         MIGRATOR
             .run(&reads)
             .await
             .map_err(|e| DbError::Other(e.into()))?;
-        let writes = pool(url, &health, 1).await?;
+        let writes = pool(url, &health, 1, true).await?;
         let store = Self {
             pool: reads,
             writes,
             health,
         };
+        tokio::spawn(checkpoint_loop(store.pool.clone()));
         let converted = store.convert_legacy().await?;
         if converted > 0 {
             tracing::info!(hosts = converted, "moved points and roll-ups into chunks");
@@ -145,6 +179,10 @@ impl SqliteStore {
 
     /// No row locks: a write transaction holds the whole database.
     const LOCK_ROWS: &str = "";
+
+    /// The whole file has one write lock: the compactor looks for a host
+    /// to fold before taking it (no other writer folds meanwhile).
+    const PICK_BEFORE_LOCK: bool = true;
 
     /// The host with the oldest head row dated before `$1` and received
     /// before `$2`, for the compactor (one writer: no one else holds it).
@@ -179,13 +217,59 @@ readout_storage::impl_alerts!(
 mod tests {
     use super::*;
 
+    /// The writer never checkpoints; the WAL still stays about a second of
+    /// writes long instead of growing with everything written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_copied_back_while_the_writer_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wal.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)")
+            .execute(&store.writes)
+            .await
+            .expect("table");
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()[0]
+                })
+                .collect()
+        };
+        const MIB: u64 = 1 << 20;
+        let wal = path.with_extension("db-wal");
+        let mut largest = 0;
+        for _ in 0..6 {
+            for _ in 0..3 {
+                sqlx::query("INSERT INTO filler (data) VALUES ($1)")
+                    .bind(noise(MIB as usize))
+                    .execute(&store.writes)
+                    .await
+                    .expect("write");
+            }
+            largest = largest.max(std::fs::metadata(&wal).expect("wal").len());
+            tokio::time::sleep(CHECKPOINT_EVERY + Duration::from_millis(300)).await;
+        }
+        assert!(
+            largest < 9 * MIB,
+            "18 MiB written, the WAL grew to {largest} bytes"
+        );
+    }
+
     /// The migration giving channels and routes an owner rebuilds both
     /// tables: what they held, and the outbox pointing at them, survive.
     #[tokio::test]
     async fn channels_routes_and_their_notices_survive_the_owner_migration() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        let pool = pool(&url, &Arc::new(Health::new()), 8).await.expect("pool");
+        let pool = pool(&url, &Arc::new(Health::new()), 8, false)
+            .await
+            .expect("pool");
         let mut before = sqlx::migrate::Migrator::DEFAULT;
         before.migrations = MIGRATOR
             .migrations

@@ -1708,14 +1708,28 @@ macro_rules! impl_sql_database {
             async fn compact_head(&self, limit: u32, before_ms: i64, received_before_ms: i64) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 use std::collections::BTreeMap;
+                let pick = || {
+                    sqlx::query_scalar::<_, String>(Self::HEAD_PICK)
+                        .bind(before_ms)
+                        .bind(received_before_ms)
+                };
+                // Where one lock holds the whole store, the search (which
+                // may walk many unsettled rows) runs before taking it.
+                let picked: Option<String> = if Self::PICK_BEFORE_LOCK {
+                    pick().fetch_optional(&self.pool).await?
+                } else {
+                    None
+                };
+                if Self::PICK_BEFORE_LOCK && picked.is_none() {
+                    return Ok(0);
+                }
                 let mut tx = self.begin_write().await?;
                 // One host at a time, under its row lock: its hours are
                 // rewritten whole, and no other node folds them meanwhile.
-                let host_id: Option<String> = sqlx::query_scalar(Self::HEAD_PICK)
-                    .bind(before_ms)
-                    .bind(received_before_ms)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let host_id: Option<String> = match picked {
+                    Some(host) => Some(host),
+                    None => pick().fetch_optional(&mut *tx).await?,
+                };
                 let Some(host_id) = host_id else { return Ok(0) };
                 sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
                     .bind(&host_id)
