@@ -16,6 +16,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: sqlx::PgPool,
+    /// This process's rewriters of chunks and packs take turns (nodes are
+    /// kept apart by row locks).
+    compaction: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PostgresStore {
@@ -30,7 +33,10 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| DbError::Other(e.into()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            compaction: Default::default(),
+        };
         let converted = store.convert_legacy().await?;
         if converted > 0 {
             tracing::info!(hosts = converted, "moved points and roll-ups into chunks");
@@ -46,9 +52,8 @@ impl PostgresStore {
     /// Ends a `SELECT` that locks the rows it reads for the transaction.
     const LOCK_ROWS: &str = " FOR UPDATE";
 
-    /// The pick locks the host it returns, so it runs inside the
-    /// compactor's transaction.
-    const PICK_BEFORE_LOCK: bool = false;
+    /// Locks are per row: the compactor holds its host's for all its work.
+    const ONE_WRITE_LOCK: bool = false;
 
     /// Of the hosts with the oldest head rows dated before `$1` and
     /// received before `$2`, one no other node holds, locked: nodes compact

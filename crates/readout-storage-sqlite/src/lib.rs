@@ -37,6 +37,8 @@ pub struct SqliteStore {
     /// try and let the cycle writer and the compactor starve each other.
     writes: sqlx::SqlitePool,
     health: Arc<Health>,
+    /// This process's rewriters of chunks and packs take turns.
+    compaction: Arc<tokio::sync::Mutex<()>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -158,6 +160,7 @@ impl SqliteStore {
             pool: reads,
             writes,
             health,
+            compaction: Arc::default(),
         };
         tokio::spawn(checkpoint_loop(store.pool.clone()));
         let converted = store.convert_legacy().await?;
@@ -180,9 +183,9 @@ impl SqliteStore {
     /// No row locks: a write transaction holds the whole database.
     const LOCK_ROWS: &str = "";
 
-    /// The whole file has one write lock: the compactor looks for a host
-    /// to fold before taking it (no other writer folds meanwhile).
-    const PICK_BEFORE_LOCK: bool = true;
+    /// The whole file has one write lock: the compactor reads and
+    /// compresses before taking it, so cycles do not wait on that work.
+    const ONE_WRITE_LOCK: bool = true;
 
     /// The host with the oldest head row dated before `$1` and received
     /// before `$2`, for the compactor (one writer: no one else holds it).

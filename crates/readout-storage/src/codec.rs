@@ -15,22 +15,57 @@ pub const RAW: i32 = 0;
 pub const DEFLATE: i32 = 1;
 pub const ZSTD: i32 = 2;
 
+/// More than an hour of any command's output (agents cap each output).
+const MAX_UNPACKED: usize = 512 << 20;
+
 /// Fast and still several times smaller: outputs are written on every cycle.
 const LEVEL: i32 = 1;
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// zstd at `level` with this thread's context (made once: setting one up
+/// costs more than compressing a small output).
+pub(crate) fn zstd_compress(level: i32, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with_borrow_mut(|slot| {
+        let compressor = match slot {
+            Some(c) => c,
+            None => slot.insert(zstd::bulk::Compressor::new(level)?),
+        };
+        compressor.set_compression_level(level)?;
+        compressor.compress(bytes)
+    })
+}
+
+/// Unpacks a zstd frame with this thread's context; `what` names it in
+/// errors.
+pub(crate) fn zstd_decompress(stored: &[u8], what: &str) -> Result<Vec<u8>, DbError> {
+    let corrupt = |e: std::io::Error| DbError::Corrupt(format!("{what} does not unpack: {e}"));
+    // The frame says how big it unpacks; one that does not is refused
+    // rather than trusted with an unbounded buffer.
+    let size = zstd::zstd_safe::get_frame_content_size(stored)
+        .ok()
+        .flatten()
+        .ok_or_else(|| DbError::Corrupt(format!("{what} does not say its size")))?;
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|size| *size <= MAX_UNPACKED)
+        .ok_or_else(|| DbError::Corrupt(format!("{what} says it unpacks to {size} bytes")))?;
+    DECOMPRESSOR.with_borrow_mut(|slot| {
+        let decompressor = match slot {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new().map_err(corrupt)?),
+        };
+        decompressor.decompress(stored, size).map_err(corrupt)
+    })
 }
 
 /// The bytes to store and their encoding; small or incompressible output
 /// is kept as it is.
 pub fn encode(output: &[u8]) -> (Vec<u8>, i32) {
-    let packed = COMPRESSOR.with_borrow_mut(|slot| {
-        if slot.is_none() {
-            *slot = zstd::bulk::Compressor::new(LEVEL).ok();
-        }
-        slot.as_mut()?.compress(output).ok()
-    });
+    let packed = zstd_compress(LEVEL, output).ok();
     match packed {
         Some(packed) if packed.len() < output.len() => (packed, ZSTD),
         _ => (output.to_vec(), RAW),
@@ -49,7 +84,7 @@ pub fn decode(stored: Vec<u8>, encoding: i32) -> Result<Vec<u8>, DbError> {
                 .map_err(corrupt)?;
             Ok(out)
         }
-        ZSTD => zstd::stream::decode_all(&stored[..]).map_err(corrupt),
+        ZSTD => zstd_decompress(&stored, "stored output"),
         other => Err(DbError::Corrupt(format!("unknown output encoding {other}"))),
     }
 }

@@ -72,13 +72,12 @@ impl PackedResult {
 /// The stored pack of `results`, which the caller gives in time order.
 pub fn encode(results: &[PackedResult]) -> Result<Vec<u8>, DbError> {
     let plain = crate::head::encode(&results);
-    zstd::bulk::compress(&plain, LEVEL)
+    crate::codec::zstd_compress(LEVEL, &plain)
         .map_err(|e| DbError::Corrupt(format!("packing outputs failed: {e}")))
 }
 
 pub fn decode(stored: &[u8]) -> Result<Vec<PackedResult>, DbError> {
-    let plain = zstd::stream::decode_all(stored)
-        .map_err(|e| DbError::Corrupt(format!("a packed hour does not unpack: {e}")))?;
+    let plain = crate::codec::zstd_decompress(stored, "a packed hour")?;
     crate::head::decode(&plain, "packed outputs")
 }
 

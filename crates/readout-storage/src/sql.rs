@@ -17,6 +17,24 @@ pub const HOST_SELECT: &str = "SELECT id, name, created_at_ms, removed_at_ms, in
 pub const OUTPUT_COLUMNS: &str = "r.name, c.cycle_id, r.started_at_ms, r.duration_ms, r.exit_code, \
     r.signal, r.timed_out, r.truncated, r.output, r.output_encoding";
 
+/// The writes one compaction (or back-fill) of a host makes, computed
+/// before any of them is made.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    /// `(hour_ms, data)`: hour rows, or a block's row at its start.
+    pub chunks: Vec<(i64, Vec<u8>)>,
+    /// Hour rows a block row now holds.
+    pub chunks_gone: Vec<i64>,
+    /// `(series_id, day_ms, data)`.
+    pub days: Vec<(i64, i64, Vec<u8>)>,
+    /// `(series_id, at_ms)`: when each series was last seen.
+    pub last_seen: Vec<(i64, i64)>,
+    pub samples_gone: Vec<i64>,
+    /// `(hour_ms, command, data)`.
+    pub packs: Vec<(i64, String, Vec<u8>)>,
+    pub results_gone: Vec<i64>,
+}
+
 /// The hours (their starts) these times fall in.
 pub fn distinct_hours(times: impl Iterator<Item = i64>) -> std::collections::BTreeSet<i64> {
     times
@@ -297,17 +315,17 @@ macro_rules! impl_sql_database {
                 Ok(())
             }
 
-            /// Packs the host's settled head results of each hour in
+            /// Plans packing the host's settled head results of each hour in
             /// `hours` (before `before_ms`) into its `output_hours` rows,
             /// merged with what an earlier pass packed there (a late
-            /// cycle's), and removes them from the head. The caller holds
-            /// the host's row lock.
-            async fn pack_outputs(
+            /// cycle's), and removing them from the head.
+            async fn plan_packs(
                 conn: &mut <$db as $crate::sqlx::Database>::Connection,
                 host_id: &str,
                 hours: &std::collections::BTreeSet<i64>,
                 before_ms: i64,
                 received_before_ms: i64,
+                plan: &mut $crate::sql::Rewrite,
             ) -> Result<(), $crate::DbError> {
                 use $crate::pack::{self, PackedResult};
                 use $crate::sqlx;
@@ -329,7 +347,7 @@ macro_rules! impl_sql_database {
                     if rows.is_empty() {
                         continue;
                     }
-                    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                    plan.results_gone.extend(rows.iter().map(|r| r.id));
                     let mut places: HashMap<i64, u32> = HashMap::new();
                     let mut fresh: BTreeMap<String, Vec<PackedResult>> = BTreeMap::new();
                     for mut row in rows {
@@ -347,21 +365,11 @@ macro_rules! impl_sql_database {
                             .await?
                             .into_iter()
                             .collect();
-                    let mut packs = Vec::with_capacity(fresh.len());
                     for (name, results) in fresh {
                         let mut all = stored.get(&name).map(|d| pack::decode(d)).transpose()?.unwrap_or_default();
                         pack::merge(&mut all, results);
-                        packs.push((name, pack::encode(&all)?));
+                        plan.packs.push((hour_ms, name, pack::encode(&all)?));
                     }
-                    let mut upsert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO output_hours (host_id, name, hour_ms, data) ",
-                    );
-                    upsert.push_values(&packs, |mut row, (name, data)| {
-                        row.push_bind(host_id).push_bind(name.as_str()).push_bind(hour_ms).push_bind(data.as_slice());
-                    });
-                    upsert.push(" ON CONFLICT (host_id, name, hour_ms) DO UPDATE SET data = excluded.data");
-                    upsert.build().persistent(false).execute(&mut *conn).await?;
-                    Self::delete_ids(&mut *conn, "command_results", &ids).await?;
                 }
                 Ok(())
             }
@@ -579,10 +587,23 @@ macro_rules! impl_sql_database {
             /// hours ending by `closed_before_ms`, or already kept whole, is
             /// written as one row. The caller holds the host's row lock.
             async fn fold(
-                tx: &mut $crate::sqlx::Transaction<'static, $db>,
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
                 host_id: &str,
                 values: &$crate::chunk::Folding,
                 closed_before_ms: i64,
+            ) -> Result<(), $crate::DbError> {
+                let mut plan = $crate::sql::Rewrite::default();
+                Self::plan_fold(&mut *conn, host_id, values, closed_before_ms, &mut plan).await?;
+                Self::apply(&mut *conn, host_id, &plan).await
+            }
+
+            /// What [`fold`] reads and computes, for [`apply`] to write.
+            async fn plan_fold(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                values: &$crate::chunk::Folding,
+                closed_before_ms: i64,
+                plan: &mut $crate::sql::Rewrite,
             ) -> Result<(), $crate::DbError> {
                 use $crate::chunk::{self, BLOCK_MS, Day, Hour, HourAgg};
                 use $crate::series::bucket_start;
@@ -597,7 +618,7 @@ macro_rules! impl_sql_database {
                 .bind(host_id)
                 .bind(bucket_start(*first, BLOCK_MS))
                 .bind(bucket_start(*last, BLOCK_MS) + BLOCK_MS)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *conn)
                 .await?;
                 let mut stored: BTreeMap<i64, Vec<u8>> = stored.into_iter().collect();
                 let keys: BTreeSet<i64> = stored.keys().copied().collect();
@@ -653,41 +674,21 @@ macro_rules! impl_sql_database {
                     }
                     known.insert(hour_ms, hour);
                 }
-                let mut chunks: Vec<(i64, Vec<u8>)> = Vec::new();
-                let mut gone: Vec<i64> = Vec::new();
                 for &block in &blocks {
                     if whole.contains(&block) {
                         let mut all = Hour::new();
                         for (_, hour) in known.range(block..block + BLOCK_MS) {
                             chunk::merge_into(&mut all, hour);
                         }
-                        chunks.push((block, chunk::encode_hour(block, &all)));
-                        gone.extend(keys.range(block + 1..block + BLOCK_MS));
+                        plan.chunks.push((block, chunk::encode_hour(block, &all)));
+                        plan.chunks_gone.extend(keys.range(block + 1..block + BLOCK_MS));
                     } else {
                         for hour_ms in values.keys().filter(|h| bucket_start(**h, BLOCK_MS) == block) {
                             if let Some(hour) = known.get(hour_ms) {
-                                chunks.push((*hour_ms, chunk::encode_hour(*hour_ms, hour)));
+                                plan.chunks.push((*hour_ms, chunk::encode_hour(*hour_ms, hour)));
                             }
                         }
                     }
-                }
-                for part in gone.chunks(500) {
-                    let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM chunks WHERE host_id = ");
-                    delete.push_bind(host_id).push(" AND hour_ms IN (");
-                    let mut list = delete.separated(", ");
-                    for hour_ms in part {
-                        list.push_bind(*hour_ms);
-                    }
-                    delete.push(")");
-                    delete.build().persistent(false).execute(&mut **tx).await?;
-                }
-                for part in chunks.chunks(32) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO chunks (host_id, hour_ms, data) ");
-                    insert.push_values(part, |mut row, (hour_ms, data)| {
-                        row.push_bind(host_id).push_bind(*hour_ms).push_bind(data.as_slice());
-                    });
-                    insert.push(" ON CONFLICT (host_id, hour_ms) DO UPDATE SET data = excluded.data");
-                    insert.build().execute(&mut **tx).await?;
                 }
                 let first_day = hours.keys().map(|k| k.1).min();
                 let last_day = hours.keys().map(|k| k.1).max();
@@ -701,11 +702,10 @@ macro_rules! impl_sql_database {
                 .bind(host_id)
                 .bind(first_day)
                 .bind(last_day)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *conn)
                 .await?;
                 let mut known: BTreeMap<(i64, i64), Vec<u8>> =
                     known.into_iter().map(|(id, day, data)| ((id, day), data)).collect();
-                let mut days: Vec<(i64, i64, Vec<u8>)> = Vec::with_capacity(hours.len());
                 for ((id, day_ms), folded) in hours {
                     let mut day: Day = known.remove(&(id, day_ms)).map(|b| chunk::decode_day(&b)).transpose()?.unwrap_or_default();
                     for (h, agg, adds) in folded {
@@ -716,16 +716,68 @@ macro_rules! impl_sql_database {
                             }
                         }
                     }
-                    days.push((id, day_ms, chunk::encode_day(&day)));
+                    plan.days.push((id, day_ms, chunk::encode_day(&day)));
                 }
-                for part in days.chunks(500) {
+                Ok(())
+            }
+
+            /// Writes what the plans of a fold and a pack computed.
+            async fn apply(
+                conn: &mut <$db as $crate::sqlx::Database>::Connection,
+                host_id: &str,
+                plan: &$crate::sql::Rewrite,
+            ) -> Result<(), $crate::DbError> {
+                use $crate::sqlx;
+                for part in plan.chunks_gone.chunks(500) {
+                    let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM chunks WHERE host_id = ");
+                    delete.push_bind(host_id).push(" AND hour_ms IN (");
+                    let mut list = delete.separated(", ");
+                    for hour_ms in part {
+                        list.push_bind(*hour_ms);
+                    }
+                    delete.push(")");
+                    delete.build().persistent(false).execute(&mut *conn).await?;
+                }
+                for part in plan.chunks.chunks(32) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO chunks (host_id, hour_ms, data) ");
+                    insert.push_values(part, |mut row, (hour_ms, data)| {
+                        row.push_bind(host_id).push_bind(*hour_ms).push_bind(data.as_slice());
+                    });
+                    insert.push(" ON CONFLICT (host_id, hour_ms) DO UPDATE SET data = excluded.data");
+                    insert.build().persistent(false).execute(&mut *conn).await?;
+                }
+                for part in plan.days.chunks(500) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO trends (series_id, day_ms, data) ");
                     insert.push_values(part, |mut row, (id, day_ms, data)| {
                         row.push_bind(*id).push_bind(*day_ms).push_bind(data.as_slice());
                     });
                     insert.push(" ON CONFLICT (series_id, day_ms) DO UPDATE SET data = excluded.data");
-                    insert.build().execute(&mut **tx).await?;
+                    insert.build().persistent(false).execute(&mut *conn).await?;
                 }
+                // When each series was last seen: a variable silent for the
+                // roll-up retention is pruned.
+                for part in plan.last_seen.chunks(3000) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE series SET last_at_ms = v.column2 FROM (",
+                    );
+                    update.push_values(part, |mut row, (id, at)| {
+                        row.push_bind(*id).push_bind(*at);
+                    });
+                    update.push(") AS v WHERE series.id = v.column1 AND series.last_at_ms < v.column2");
+                    update.build().persistent(false).execute(&mut *conn).await?;
+                }
+                Self::delete_ids(&mut *conn, "samples", &plan.samples_gone).await?;
+                for part in plan.packs.chunks(64) {
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO output_hours (host_id, name, hour_ms, data) ",
+                    );
+                    upsert.push_values(part, |mut row, (hour_ms, name, data)| {
+                        row.push_bind(host_id).push_bind(name.as_str()).push_bind(*hour_ms).push_bind(data.as_slice());
+                    });
+                    upsert.push(" ON CONFLICT (host_id, name, hour_ms) DO UPDATE SET data = excluded.data");
+                    upsert.build().persistent(false).execute(&mut *conn).await?;
+                }
+                Self::delete_ids(&mut *conn, "command_results", &plan.results_gone).await?;
                 Ok(())
             }
 
@@ -1473,6 +1525,8 @@ macro_rules! impl_sql_database {
                 host_id: &str,
                 samples: &[$crate::SampleRow],
             ) -> Result<u64, $crate::DbError> {
+                // It rewrites chunks as the compactor does, not beside it.
+                let _alone = self.compaction.lock().await;
                 let mut tx = self.begin_write().await?;
                 // Locks the host's row, as a cycle does (see store_values).
                 $crate::sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
@@ -1708,33 +1762,28 @@ macro_rules! impl_sql_database {
             async fn compact_head(&self, limit: u32, before_ms: i64, received_before_ms: i64) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 use std::collections::BTreeMap;
-                let pick = || {
-                    sqlx::query_scalar::<_, String>(Self::HEAD_PICK)
-                        .bind(before_ms)
-                        .bind(received_before_ms)
-                };
-                // Where one lock holds the whole store, the search (which
-                // may walk many unsettled rows) runs before taking it.
-                let picked: Option<String> = if Self::PICK_BEFORE_LOCK {
-                    pick().fetch_optional(&self.pool).await?
-                } else {
-                    None
-                };
-                if Self::PICK_BEFORE_LOCK && picked.is_none() {
-                    return Ok(0);
-                }
-                let mut tx = self.begin_write().await?;
+                let _alone = self.compaction.lock().await;
+                // Where one lock holds the whole store, the reading and the
+                // compressing are done in a read snapshot and only the
+                // writes take the lock: cycles are not held up meanwhile.
+                // What they add to the head meanwhile stays for the next
+                // pass, and this node's other rewriters of chunks and
+                // packs (back-fill, prune) wait on `compaction`.
+                let mut tx = if Self::ONE_WRITE_LOCK { self.begin_read().await? } else { self.begin_write().await? };
                 // One host at a time, under its row lock: its hours are
                 // rewritten whole, and no other node folds them meanwhile.
-                let host_id: Option<String> = match picked {
-                    Some(host) => Some(host),
-                    None => pick().fetch_optional(&mut *tx).await?,
-                };
-                let Some(host_id) = host_id else { return Ok(0) };
-                sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
-                    .bind(&host_id)
-                    .execute(&mut *tx)
+                let host_id: Option<String> = sqlx::query_scalar(Self::HEAD_PICK)
+                    .bind(before_ms)
+                    .bind(received_before_ms)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                let Some(host_id) = host_id else { return Ok(0) };
+                if !Self::ONE_WRITE_LOCK {
+                    sqlx::query("UPDATE hosts SET id = id WHERE id = $1")
+                        .bind(&host_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
                     "SELECT id, at_ms, data FROM samples WHERE host_id = $1 AND at_ms < $2 \
                      AND received_at_ms < $3 ORDER BY at_ms, id LIMIT $4",
@@ -1754,34 +1803,30 @@ macro_rules! impl_sql_database {
                         *seen = (*seen).max(*at_ms);
                     }
                 }
-                Self::fold(&mut tx, &host_id, &folding, before_ms).await?;
-                // When each series was last seen: a variable silent for the
-                // roll-up retention is pruned.
-                let last_seen: Vec<(i64, i64)> = last_seen.into_iter().collect();
-                for chunk in last_seen.chunks(3000) {
-                    let mut update = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE series SET last_at_ms = v.column2 FROM (",
-                    );
-                    update.push_values(chunk, |mut row, (id, at)| {
-                        row.push_bind(*id).push_bind(*at);
-                    });
-                    update.push(") AS v WHERE series.id = v.column1 AND series.last_at_ms < v.column2");
-                    update.build().execute(&mut *tx).await?;
-                }
-                let folded: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                Self::delete_ids(&mut tx, "samples", &folded).await?;
+                let mut plan = $crate::sql::Rewrite {
+                    last_seen: last_seen.into_iter().collect(),
+                    samples_gone: rows.iter().map(|r| r.0).collect(),
+                    ..Default::default()
+                };
+                Self::plan_fold(&mut tx, &host_id, &folding, before_ms, &mut plan).await?;
                 // Every cycle leaves a head row, so its outputs are packed
                 // with the hour its row is folded in.
                 let hours = $crate::sql::distinct_hours(rows.iter().map(|r| r.1));
-                Self::pack_outputs(&mut tx, &host_id, &hours, before_ms, received_before_ms).await?;
+                Self::plan_packs(&mut tx, &host_id, &hours, before_ms, received_before_ms, &mut plan).await?;
+                if Self::ONE_WRITE_LOCK {
+                    tx.commit().await?;
+                    tx = self.begin_write().await?;
+                }
+                Self::apply(&mut tx, &host_id, &plan).await?;
                 tx.commit().await?;
-                Ok(folded.len() as u64)
+                Ok(rows.len() as u64)
             }
 
             async fn prune(&self, keep: $crate::Retention) -> Result<u64, $crate::DbError> {
                 use $crate::sqlx;
                 // Head rows past the cutoff still owe their hourly aggregates.
                 while $crate::Database::compact_head(self, 256, keep.points_before_ms, i64::MAX).await? > 0 {}
+                let _alone = self.compaction.lock().await;
                 let mut tx = self.begin_write().await?;
                 let mut removed = 0;
                 // A command's latest output stays, however old: in the head
