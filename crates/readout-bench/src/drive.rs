@@ -218,6 +218,11 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// Cycles stored.
+    pub(crate) fn sent(&self) -> u64 {
+        self.latencies_us.len() as u64
+    }
+
     pub(crate) fn rate(&self) -> f64 {
         self.latencies_us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

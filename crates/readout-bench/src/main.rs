@@ -95,7 +95,15 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)?;
     let data_dir = tempfile::tempdir_in(&args.data_dir)?;
     let profiles = load::variants(&args.corpus)?;
-    let server = server::Server::start(&binary, data_dir.path(), database_url.as_deref())?;
+    // The compactor holds off while ingest alone is measured: cycles
+    // settle for an hour first.
+    let server = server::Server::start(
+        &binary,
+        data_dir.path(),
+        database_url.as_deref(),
+        "127.0.0.1:0",
+        3600,
+    )?;
     eprintln!(
         "server {} (pid {}) on {:?}",
         server.url,
@@ -119,6 +127,22 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let cpu_before = server.cpu_secs()?;
     let fixed = drive::fixed_rate(&load, args.rate, Duration::from_secs(args.seconds)).await;
     let cpu_fixed = server.cpu_secs()? - cpu_before;
+    let rss_alone = server.peak_rss_mib()?;
+    let url = database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.path().join("readout.db").display()));
+
+    // Then the same server, on the same port and data, lets the compactor
+    // fold every cycle at once (as it folds every host's last hour at five
+    // past each hour) while the same rate is offered again.
+    let addr = server.addr().to_owned();
+    drop(server);
+    let server =
+        server::Server::start(&binary, data_dir.path(), database_url.as_deref(), &addr, 0)?;
+    let backlog = storage::head_rows(&url).await?;
+    let cpu_before = server.cpu_secs()?;
+    let folding = drive::fixed_rate(&load, args.rate, Duration::from_secs(args.seconds)).await;
+    let cpu_folding = server.cpu_secs()? - cpu_before;
 
     let values = load.values_per_cycle();
     println!("| phase | cycles/s | values/s | p50 | p99 | errors | server CPU |");
@@ -130,6 +154,14 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             cpu_saturated,
         ),
         (format!("offered {} cycles/s", args.rate), &fixed, cpu_fixed),
+        (
+            format!(
+                "offered {} cycles/s, compactor folding {backlog} cycles",
+                args.rate
+            ),
+            &folding,
+            cpu_folding,
+        ),
     ] {
         println!(
             "| {name} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {} | {:.0} % |",
@@ -141,10 +173,18 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             100.0 * cpu / run.elapsed.as_secs_f64()
         );
     }
-    println!("\npeak server RSS: {:.0} MiB", server.peak_rss_mib()?);
-    let url = database_url
-        .unwrap_or_else(|| format!("sqlite://{}", data_dir.path().join("readout.db").display()));
+    println!(
+        "\npeak server RSS: {rss_alone:.0} MiB; with the compactor folding: {:.0} MiB",
+        server.peak_rss_mib()?
+    );
     let stored = storage::measure(&url).await?;
+    let folded_in = folding.elapsed + stored.drained_in;
+    println!(
+        "compactor: {backlog} cycles and the {} sent meanwhile folded in {:.1} s: {:.0} cycles/s",
+        folding.sent(),
+        folded_in.as_secs_f64(),
+        (backlog + folding.sent()) as f64 / folded_in.as_secs_f64()
+    );
     println!(
         "head emptied {:.1} s after the load; {} samples in {} bytes: {:.1} bytes per sample \
          (values, roll-ups, series, head)",

@@ -15,10 +15,15 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Starts the server on `listen` (`127.0.0.1:0`: any free port); a
+    /// cycle waits `settle_secs` after it arrived before the compactor
+    /// folds it.
     pub(crate) fn start(
         binary: &Path,
         data_dir: &Path,
         database_url: Option<&str>,
+        listen: &str,
+        settle_secs: u32,
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
         command
@@ -26,7 +31,9 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
+            .arg("--compact-settle-secs")
+            .arg(settle_secs.to_string())
             .env("READOUT_ADMIN_TOKEN", ADMIN_TOKEN)
             // READOUT_BENCH_LOG shows the server's own logs (its stderr).
             .env(
@@ -51,6 +58,11 @@ impl Server {
             url: format!("http://{addr}"),
             child,
         })
+    }
+
+    /// `host:port` it listens on.
+    pub(crate) fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     pub(crate) fn pid(&self) -> u32 {

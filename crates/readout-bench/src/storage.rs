@@ -113,14 +113,27 @@ impl Db {
     }
 }
 
-/// Waits for the head to drain, then measures the store at `database_url`
-/// (`sqlite://…` or `postgres://…`).
-pub(crate) async fn measure(database_url: &str) -> anyhow::Result<Footprint> {
-    let db = if database_url.starts_with("sqlite:") {
+/// Head rows (one per cycle) the compactor has yet to fold.
+pub(crate) async fn head_rows(database_url: &str) -> anyhow::Result<u64> {
+    let rows = open(database_url)
+        .await?
+        .scalar("SELECT COUNT(*) FROM samples")
+        .await?;
+    Ok(u64::try_from(rows)?)
+}
+
+async fn open(database_url: &str) -> anyhow::Result<Db> {
+    Ok(if database_url.starts_with("sqlite:") {
         Db::Sqlite(sqlx::SqlitePool::connect(&format!("{database_url}?mode=ro")).await?)
     } else {
         Db::Postgres(sqlx::PgPool::connect(database_url).await?)
-    };
+    })
+}
+
+/// Waits for the head to drain, then measures the store at `database_url`
+/// (`sqlite://…` or `postgres://…`).
+pub(crate) async fn measure(database_url: &str) -> anyhow::Result<Footprint> {
+    let db = open(database_url).await?;
     let started = Instant::now();
     while db.scalar("SELECT COUNT(*) FROM samples").await? > 0 {
         anyhow::ensure!(
