@@ -597,7 +597,7 @@ macro_rules! impl_sql_database {
                 Self::apply(&mut *conn, host_id, &plan).await
             }
 
-            /// What [`fold`] reads and computes, for [`apply`] to write.
+            /// What `fold` reads and computes, for `apply` to write.
             async fn plan_fold(
                 conn: &mut <$db as $crate::sqlx::Database>::Connection,
                 host_id: &str,
