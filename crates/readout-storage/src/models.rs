@@ -300,31 +300,27 @@ pub struct CycleRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HeadResultRow {
     pub id: i64,
-    pub name: String,
     pub cycle_pk: i64,
-    pub cycle_id: String,
-    pub started_at_ms: i64,
     #[sqlx(flatten)]
-    pub outcome: RunOutcome,
-    pub output: Vec<u8>,
-    pub output_encoding: i32,
+    pub row: OutputRow,
     pub parse_errors_json: String,
 }
 
 impl HeadResultRow {
     /// The packed result, `position` being its place in its cycle.
     pub fn into_packed(self, position: u32) -> Result<crate::pack::PackedResult, DbError> {
+        let out = StoredOutput::try_from(self.row)?;
         Ok(crate::pack::PackedResult {
-            output: crate::codec::decode(self.output, self.output_encoding)?,
+            output: out.output,
             cycle_pk: self.cycle_pk,
-            cycle_id: self.cycle_id,
+            cycle_id: out.cycle_id,
             position,
-            started_at_ms: self.started_at_ms,
-            duration_ms: self.outcome.duration_ms,
-            exit_code: self.outcome.exit_code,
-            signal: self.outcome.signal,
-            timed_out: self.outcome.timed_out,
-            truncated: self.outcome.truncated,
+            started_at_ms: out.started_at_ms,
+            duration_ms: out.outcome.duration_ms,
+            exit_code: out.outcome.exit_code,
+            signal: out.outcome.signal,
+            timed_out: out.outcome.timed_out,
+            truncated: out.outcome.truncated,
             parse_errors_json: self.parse_errors_json,
         })
     }

@@ -332,11 +332,13 @@ macro_rules! impl_sql_database {
                 use std::collections::{BTreeMap, HashMap};
                 for &hour_ms in hours {
                     let rows: Vec<$crate::HeadResultRow> = sqlx::query_as(
-                        "SELECT r.id, r.name, r.cycle_pk, c.cycle_id, r.started_at_ms, r.duration_ms, \
-                         r.exit_code, r.signal, r.timed_out, r.truncated, r.output, r.output_encoding, \
-                         r.parse_errors_json FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
-                         WHERE r.host_id = $1 AND r.started_at_ms >= $2 AND r.started_at_ms < $3 \
-                         AND c.received_at_ms < $4 ORDER BY r.id",
+                        sqlx::AssertSqlSafe(format!(
+                            "SELECT r.id, r.cycle_pk, r.parse_errors_json, {} \
+                             FROM command_results r JOIN cycles c ON c.id = r.cycle_pk \
+                             WHERE r.host_id = $1 AND r.started_at_ms >= $2 AND r.started_at_ms < $3 \
+                             AND c.received_at_ms < $4 ORDER BY r.id",
+                            $crate::sql::OUTPUT_COLUMNS
+                        )),
                     )
                     .bind(host_id)
                     .bind(hour_ms)
@@ -354,7 +356,7 @@ macro_rules! impl_sql_database {
                         let place = places.entry(row.cycle_pk).or_insert(0);
                         let position = *place;
                         *place += 1;
-                        let name = std::mem::take(&mut row.name);
+                        let name = std::mem::take(&mut row.row.name);
                         fresh.entry(name).or_default().push(row.into_packed(position)?);
                     }
                     let stored: HashMap<String, Vec<u8>> =
