@@ -77,6 +77,9 @@ impl Health {
     }
 }
 
+/// How long a connection waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -90,13 +93,16 @@ async fn pool(
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     // The writer never checkpoints: SQLite would do it inside a commit,
     // and that batch's cycles (and every one queued behind it) would wait
     // for the database file's copy and fsync. `checkpoint_loop` does it.
     let options = if writer {
-        options.pragma("wal_autocheckpoint", "0")
+        options
+            .pragma("wal_autocheckpoint", "0")
+            // Started over, the WAL is cut back to what it may grow to.
+            .pragma("journal_size_limit", (RESTART_AT_FRAMES * 4096).to_string())
     } else {
         options
     };
@@ -124,25 +130,84 @@ async fn pool(
         .await?)
 }
 
+/// Frames a checkpoint may leave for the writer to wait on: about a
+/// tenth of a second of cycles at saturation.
+const FEW_FRAMES: i64 = 1024;
+
+/// How long the WAL may grow (in 4 KiB pages) before the writer is stopped
+/// to start it over: 256 MiB, several seconds of cycles at saturation, so
+/// the stop (a copy and an fsync) holds up few of them. Tests go lower to
+/// see it happen without writing gigabytes.
+const RESTART_AT_FRAMES: i64 = if cfg!(test) {
+    4 * FEW_FRAMES
+} else {
+    64 * FEW_FRAMES
+};
+
+/// How long the short stop of the writer waits for readers of an older
+/// snapshot before trying again on the next turn.
+const READERS_WAIT: Duration = Duration::from_millis(100);
+
 /// Copies what the WAL holds into the database file, beside the writer
 /// (a passive checkpoint waits for no one and blocks no one), until the
-/// store is closed. Once all of it is copied, the next write starts the
-/// WAL over, so the file stays the size of about a second of writes.
-async fn checkpoint_loop(pool: sqlx::SqlitePool) {
+/// store is closed.
+async fn checkpoint_loop(reads: sqlx::SqlitePool, writes: sqlx::SqlitePool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !pool.is_closed() {
+    while !reads.is_closed() {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            if pool.is_closed() {
+        if let Err(e) = checkpoint(&reads, &writes).await {
+            if reads.is_closed() {
                 break;
             }
             tracing::warn!(error = %e, "checkpointing the SQLite WAL failed");
         }
     }
+}
+
+/// One turn of the checkpoint. The WAL starts over only when a write
+/// begins with all of it copied back; a writer that never pauses keeps
+/// appending while a passive checkpoint copies, so that never happens
+/// and the WAL would grow with everything written. Once it is long,
+/// passive passes copy the bulk beside the writer until what it appends
+/// during one is little; then the writer is stopped for that little and
+/// for the readers of older snapshots to finish, and its next write
+/// starts the WAL over.
+async fn checkpoint(
+    reads: &sqlx::SqlitePool,
+    writes: &sqlx::SqlitePool,
+) -> Result<(), sqlx::Error> {
+    let passive = || async {
+        let (_busy, frames, _copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(reads)
+                .await?;
+        Ok::<_, sqlx::Error>(frames)
+    };
+    let mut frames = passive().await?;
+    if frames <= RESTART_AT_FRAMES {
+        return Ok(());
+    }
+    for _ in 0..3 {
+        let after = passive().await?;
+        let appended = after - frames;
+        frames = after;
+        if appended <= FEW_FRAMES {
+            break;
+        }
+    }
+    let mut writer = writes.acquire().await?;
+    let set_wait = |wait: Duration| format!("PRAGMA busy_timeout = {}", wait.as_millis());
+    sqlx::query(sqlx::AssertSqlSafe(set_wait(READERS_WAIT)))
+        .execute(&mut *writer)
+        .await?;
+    let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        .execute(&mut *writer)
+        .await;
+    sqlx::query(sqlx::AssertSqlSafe(set_wait(BUSY_TIMEOUT)))
+        .execute(&mut *writer)
+        .await?;
+    restarted.map(drop)
 }
 
 impl SqliteStore {
@@ -162,7 +227,7 @@ impl SqliteStore {
             health,
             compaction: Arc::default(),
         };
-        tokio::spawn(checkpoint_loop(store.pool.clone()));
+        tokio::spawn(checkpoint_loop(store.pool.clone(), store.writes.clone()));
         let converted = store.convert_legacy().await?;
         if converted > 0 {
             tracing::info!(hosts = converted, "moved points and roll-ups into chunks");
@@ -270,6 +335,60 @@ mod tests {
         assert!(
             largest < 9 * MIB,
             "18 MiB written, the WAL grew to {largest} bytes"
+        );
+    }
+
+    /// A writer that never pauses (cycles arriving all the time) and
+    /// readers that never stop: the WAL still starts over instead of
+    /// growing with everything written until the disk is full.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_a_writer_that_never_pauses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("busy.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)")
+            .execute(&store.writes)
+            .await
+            .expect("table");
+        let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (pool, reading) = (store.pool.clone(), Arc::clone(&reading));
+                tokio::spawn(async move {
+                    while reading.load(Ordering::Relaxed) {
+                        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM filler")
+                            .fetch_one(&pool)
+                            .await
+                            .expect("read");
+                    }
+                })
+            })
+            .collect();
+        let wal = path.with_extension("db-wal");
+        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut largest = 0;
+        let blob = vec![7u8; 64 << 10];
+        // Long enough for several turns of the checkpoint.
+        let started = Instant::now();
+        let mut written = 0;
+        while started.elapsed() < 6 * CHECKPOINT_EVERY {
+            sqlx::query("INSERT INTO filler (data) VALUES ($1)")
+                .bind(&blob)
+                .execute(&store.writes)
+                .await
+                .expect("write");
+            written += blob.len() as u64;
+            largest = largest.max(size(&wal));
+        }
+        reading.store(false, Ordering::Relaxed);
+        for reader in readers {
+            reader.await.expect("reader");
+        }
+        assert!(
+            largest < written / 2,
+            "{written} bytes written without a pause, the WAL grew to {largest} bytes"
         );
     }
 
