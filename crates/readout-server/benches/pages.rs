@@ -128,7 +128,7 @@ fn site() -> Site {
     };
     let token = runtime
         .block_on(async {
-            let joining = accounts::first_owner("Bench")?;
+            let joining = accounts::first_owner(&readout_app::Name::parse("Bench")?)?;
             let user =
                 accounts::add_user(&db, &accounts::PasswordGate::new()?, &signup, joining).await?;
             accounts::start_session(&db, &user.id).await

@@ -312,13 +312,13 @@ impl StoreTask for Users {
             .context("reading the password from standard input")?;
         let password = password.trim_end_matches(['\r', '\n']);
         let owner = !db.set_up().await?;
+        let named = |flag: &str, name: &str| {
+            readout_app::Name::parse(name).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        };
         let joining = if owner {
-            accounts::first_owner(&workspace)?
+            accounts::first_owner(&named("--workspace", &workspace)?)?
         } else if let Some(name) = &new_workspace {
-            if name.trim().is_empty() {
-                anyhow::bail!("--new-workspace: give the workspace a name");
-            }
-            accounts::new_workspace(name)?
+            accounts::new_workspace(&named("--new-workspace", name)?)?
         } else {
             let role: readout_storage::Role =
                 role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;

@@ -807,3 +807,53 @@ fn big_bodies_trickled_in_spend_the_byte_budget_and_then_cycles_get_503() {
         "cycles are taken again once the hogs are gone"
     );
 }
+
+/// Channels and templates counted a name's bytes, workspaces and people
+/// its characters, and only people refused control characters: one rule
+/// now, 1 to 100 characters without control characters, everywhere.
+#[test]
+fn every_name_follows_one_rule_in_characters() {
+    let server = Server::start();
+    let out = server.user_add(
+        &[OWNER, "--name", "Owner", "--workspace", &"w".repeat(101)],
+        PASSWORD,
+    );
+    assert!(!out.status.success(), "a 101-character workspace was made");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--workspace") && said.contains("101 characters"),
+        "{said}"
+    );
+    // 96 characters, 112 bytes.
+    let zurich = "Zürich".repeat(16);
+    let out = server.user_add(
+        &[OWNER, "--name", &zurich, "--workspace", &zurich],
+        PASSWORD,
+    );
+    support::succeeded(&out, "user add");
+
+    let channel = |name: &str| {
+        server.api(
+            "POST",
+            "/channels",
+            Some(&json!({"name": name, "kind": "webhook", "url": "http://93.184.215.14/ops"})),
+        )
+    };
+    let (status, answer) = channel(&zurich);
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = channel("ops\nmail");
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "bad_request", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("channel") && message.contains("control character"),
+        "{answer}"
+    );
+    let (status, answer) = server.api(
+        "POST",
+        "/templates",
+        Some(&json!({"name": zurich, "command_name": "readout_queue",
+                     "parser": {"variables": [{"name": "queue", "extract": {"from": "key", "key": "queue"}}]}})),
+    );
+    assert_eq!(status, 201, "{answer}");
+}

@@ -26,13 +26,9 @@ fn new_id(prefix: &str) -> Result<String, ApiError> {
 }
 
 fn check_name(name: &str, what: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::bad_request(format!(
-            "a {what} needs a name of 1 to 100 characters"
-        )));
-    }
-    Ok(name.to_owned())
+    readout_app::Name::parse(name)
+        .map(readout_app::Name::into_string)
+        .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
 }
 
 #[derive(Debug, Serialize)]
@@ -157,7 +153,7 @@ pub async fn acknowledge<D: Database>(
     Path(iid): Path<i64>,
     JsonBody(body): JsonBody<AckBody>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let by = check_name(&body.by, "acknowledgement")?;
+    let by = check_name(&body.by, "who acknowledges")?;
     state
         .db
         .acknowledge(iid, &by, crate::now_ms())
@@ -247,7 +243,7 @@ pub(crate) async fn save_channel<D: Database>(
     workspace: Option<&str>,
     body: ChannelBody,
 ) -> Result<Channel, ApiError> {
-    let name = check_name(&body.name, "channel")?;
+    let name = check_name(&body.name, "the channel")?;
     state
         .delivery
         .check_channel(&body.config)
@@ -381,7 +377,7 @@ pub(crate) async fn save_route<D: Database>(
     workspace: Option<&str>,
     body: RouteBody,
 ) -> Result<RouteRow, ApiError> {
-    let name = check_name(&body.name, "route")?;
+    let name = check_name(&body.name, "the route")?;
     body.route
         .check()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -107,12 +107,8 @@ pub struct TemplateBody {
 
 impl TemplateBody {
     fn check(&self) -> Result<(), ApiError> {
-        let name = self.name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(ApiError::bad_request(
-                "a template name is 1 to 100 characters",
-            ));
-        }
+        readout_app::Name::parse(&self.name)
+            .map_err(|e| ApiError::bad_request(format!("the template: {e}")))?;
         check_command(&self.command_name)?;
         check_parser(&self.parser)
     }

@@ -194,7 +194,6 @@ pub(super) async fn create_token<D: Database>(
     if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
         return forbidden();
     }
-    let name = form.name.trim();
     let refuse = |why| {
         page(
             &state,
@@ -206,9 +205,13 @@ pub(super) async fn create_token<D: Database>(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    if name.is_empty() || name.chars().count() > 100 {
-        return refuse("Name the token (1 to 100 characters), e.g. where it is used.").await;
-    }
+    let name = match readout_app::Name::parse(&form.name) {
+        Ok(name) => name,
+        Err(e) => {
+            let why = format!("Name the token, e.g. where it is used: {e}.");
+            return refuse(&why).await;
+        }
+    };
     let scope = match form.scope.as_str() {
         "read" => "read",
         // A token cannot do more than its owner.
@@ -231,7 +234,7 @@ pub(super) async fn create_token<D: Database>(
             id,
             user_id: user.user_id.clone(),
             workspace_id: user.workspace_id.clone(),
-            name: name.to_owned(),
+            name: name.into_string(),
             scope: scope.to_owned(),
             token_hash: keys::hash_secret(&token),
             created_at_ms: crate::now_ms(),

@@ -9,6 +9,7 @@ use crate::work::{Gate, WorkError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use readout_app::Name;
 use readout_storage::{Database, Joining, NewSession, Role, User};
 
 use crate::keys;
@@ -34,12 +35,9 @@ pub fn check_signup(signup: &Signup<'_>) -> Result<(String, String), String> {
     if email.len() > 254 || at.is_none_or(|i| i == 0 || i + 1 == email.len()) {
         return Err(format!("{:?} is not an email address", signup.email.trim()));
     }
-    let name = signup.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err("a name is 1 to 100 characters, without control characters".into());
-    }
+    let name = Name::parse(signup.name).map_err(|e| e.to_string())?;
     check_password(signup.password)?;
-    Ok((email, name.to_owned()))
+    Ok((email, name.into_string()))
 }
 
 /// What is wrong with a new password, if anything.
@@ -167,18 +165,18 @@ pub async fn add_user<D: Database>(
 }
 
 /// The first workspace's joining for an owner.
-pub fn first_owner(workspace_name: &str) -> anyhow::Result<Joining> {
+pub fn first_owner(workspace_name: &Name) -> anyhow::Result<Joining> {
     Ok(Joining::FirstOwner {
         workspace_id: keys::new_id("w_")?,
-        workspace_name: workspace_name.trim().to_owned(),
+        workspace_name: workspace_name.to_string(),
     })
 }
 
 /// The owner of a new workspace of their own.
-pub fn new_workspace(workspace_name: &str) -> anyhow::Result<Joining> {
+pub fn new_workspace(workspace_name: &Name) -> anyhow::Result<Joining> {
     Ok(Joining::NewWorkspace {
         workspace_id: keys::new_id("w_")?,
-        workspace_name: workspace_name.trim().to_owned(),
+        workspace_name: workspace_name.to_string(),
     })
 }
 

@@ -107,16 +107,14 @@ pub(super) async fn setup<D: Database>(
         Ok(false) => {}
         Err(e) => return failed("reading the setup state", e),
     }
-    let workspace = form.workspace.trim();
-    if workspace.is_empty() || workspace.chars().count() > 100 {
-        let page = setup_page(
-            &state,
-            &form,
-            Some("a workspace name is 1 to 100 characters"),
-        );
-        return (StatusCode::BAD_REQUEST, page).into_response();
-    }
-    let joining = match accounts::first_owner(workspace) {
+    let workspace = match readout_app::Name::parse(&form.workspace) {
+        Ok(workspace) => workspace,
+        Err(e) => {
+            let page = setup_page(&state, &form, Some(&format!("The workspace: {e}.")));
+            return (StatusCode::BAD_REQUEST, page).into_response();
+        }
+    };
+    let joining = match accounts::first_owner(&workspace) {
         Ok(joining) => joining,
         Err(e) => return failed("creating the owner", e),
     };
