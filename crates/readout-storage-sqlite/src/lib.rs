@@ -285,12 +285,9 @@ readout_storage::impl_alerts!(
 mod tests {
     use super::*;
 
-    /// The writer never checkpoints; the WAL still stays about a second of
-    /// writes long instead of growing with everything written.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_wal_is_copied_back_while_the_writer_writes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("wal.db");
+    /// A store in `dir` with a table to fill, and its file.
+    async fn with_filler(dir: &tempfile::TempDir, file: &str) -> (std::path::PathBuf, SqliteStore) {
+        let path = dir.path().join(file);
         let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
             .await
             .expect("open");
@@ -298,6 +295,15 @@ mod tests {
             .execute(&store.writes)
             .await
             .expect("table");
+        (path, store)
+    }
+
+    /// The writer never checkpoints; the WAL still stays about a second of
+    /// writes long instead of growing with everything written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_copied_back_while_the_writer_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, store) = with_filler(&dir, "wal.db").await;
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let mut noise = |n: usize| -> Vec<u8> {
             (0..n)
@@ -344,14 +350,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_a_writer_that_never_pauses() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("busy.db");
-        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
-            .await
-            .expect("open");
-        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)")
-            .execute(&store.writes)
-            .await
-            .expect("table");
+        let (path, store) = with_filler(&dir, "busy.db").await;
         let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let readers: Vec<_> = (0..3)
             .map(|_| {
