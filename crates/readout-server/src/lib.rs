@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod keys;
 pub mod listen;
 pub mod parsing;
+mod route_list;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post, put};
 use readout_storage::Database;
 use tower_http::trace::TraceLayer;
 
+use crate::route_list::Routes;
 use crate::state::AppState;
 
 pub mod agent;
@@ -34,8 +35,9 @@ async fn healthz<D: Database>(State(state): State<AppState<D>>) -> Response {
     }
 }
 
-pub fn router<D: Database>(state: AppState<D>) -> Router {
-    let admin = Router::new()
+/// The JSON API's routes, under `/api/v1`, each behind `api::authorize`.
+fn api_routes<D: Database>() -> Routes<AppState<D>> {
+    Routes::new()
         .route("/hosts", get(api::list_hosts::<D>).post(api::add_host::<D>))
         .route(
             "/hosts/{id}",
@@ -122,6 +124,36 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
         )
         .route("/notifications", get(alerts::list_notifications::<D>))
         .route("/notifications/{nid}", get(alerts::get_notification::<D>))
+}
+
+/// What the server serves beside the API and the pages.
+fn edge_routes<D: Database>() -> Routes<AppState<D>> {
+    Routes::new()
+        .route("/agent/install.sh", get(dist::install_sh))
+        .route("/agent/uninstall.sh", get(dist::uninstall_sh))
+        .route("/agent/available_commands.sh", get(dist::default_allowlist))
+        .route("/agent/readout-agent", get(dist::agent_binary::<D>))
+        .route("/healthz", get(healthz::<D>))
+}
+
+/// Every path a browser or an API client may ask for (not the agent's
+/// cycle endpoint), as the routers declare them.
+pub fn declared_paths<D: Database>() -> Vec<String> {
+    let api = api_routes::<D>().into_parts().1;
+    let others = [edge_routes::<D>(), crate::web::routes::<D>()]
+        .into_iter()
+        .flat_map(|r| r.into_parts().1)
+        .chain([crate::web::STATIC_PATH]);
+    api.into_iter()
+        .map(|path| format!("/api/v1{path}"))
+        .chain(others.map(str::to_owned))
+        .collect()
+}
+
+pub fn router<D: Database>(state: AppState<D>) -> Router {
+    let admin = api_routes::<D>()
+        .into_parts()
+        .0
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             api::authorize::<D>,
@@ -134,11 +166,7 @@ pub fn router<D: Database>(state: AppState<D>) -> Router {
     Router::new()
         .merge(agent)
         .nest("/api/v1", admin)
-        .route("/agent/install.sh", get(dist::install_sh))
-        .route("/agent/uninstall.sh", get(dist::uninstall_sh))
-        .route("/agent/available_commands.sh", get(dist::default_allowlist))
-        .route("/agent/readout-agent", get(dist::agent_binary::<D>))
-        .route("/healthz", get(healthz::<D>))
+        .merge(edge_routes::<D>().into_parts().0)
         .merge(crate::web::router::<D>())
         // A body trickled in slower than this holds a connection and a
         // handler for nothing.

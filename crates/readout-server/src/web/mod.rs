@@ -28,6 +28,7 @@ use readout_storage::{Database, SessionUser};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
+use crate::route_list::Routes;
 use crate::state::AppState;
 pub use accounts::{LoginLimiter, PasswordGate};
 
@@ -260,8 +261,21 @@ impl Web {
     }
 }
 
+/// Where the pages' scripts and styles are served from.
+pub(crate) const STATIC_PATH: &str = "/static/{file}";
+
+/// The pages, with their security headers; static files beside them.
 pub fn router<D: Database>() -> Router<AppState<D>> {
-    Router::new()
+    routes::<D>()
+        .into_parts()
+        .0
+        .layer(axum::middleware::map_response(security_headers))
+        .route(STATIC_PATH, get(asset))
+}
+
+/// The pages' routes.
+pub(crate) fn routes<D: Database>() -> Routes<AppState<D>> {
+    Routes::new()
         .route("/", get(pages::home::<D>))
         .route(
             "/setup",
@@ -337,8 +351,6 @@ pub fn router<D: Database>() -> Router<AppState<D>> {
         .route("/servers/{id}/sources", get(sources::list::<D>))
         .route("/servers/{id}/sources/{name}", get(sources::editor::<D>))
         .route("/servers/{id}/outputs/{name}", get(outputs::one::<D>))
-        .layer(axum::middleware::map_response(security_headers))
-        .route("/static/{file}", get(asset))
 }
 
 /// Pages run no script but the ones served here, and are never framed.
