@@ -1678,24 +1678,48 @@ fn channels_and_routes_are_edited_on_the_alerts_page_and_secrets_stay_unshown() 
     );
 }
 
-/// `/logout` and `/servers/new` skipped the same-origin check the other
-/// forms make: from another site's page both are refused, even with the
-/// session's CSRF token.
+/// Every form the pages take is refused from another site's page, even
+/// with the session's CSRF token, and from our own page without it (but
+/// sign-in and links, which have no session): the walk covers each page
+/// route the server declares, so a new one is walked too. `/logout` and
+/// `/servers/new` once skipped the check.
 #[test]
-fn logout_and_add_server_refuse_another_sites_forms() {
+fn every_page_form_refuses_another_sites_and_a_missing_token() {
     let server = Server::start();
     add_user(&server, &["ada@example.org", "--name", "Ada"], "owner");
     let ada = Session::log_in(&server, "ada@example.org");
-    let form = |pairs: &[(&str, &str)]| {
-        let mut pairs = pairs.to_vec();
-        pairs.push(("csrf", &ada.csrf));
+    let form = |csrf: bool| {
+        let mut pairs = vec![("name", "planted"), ("email", "x@example.org")];
+        if csrf {
+            pairs.push(("csrf", ada.csrf.as_str()));
+        }
         Some(("application/x-www-form-urlencoded", form_body(&pairs)))
     };
-    let evil = "https://evil.example";
-    let (status, _) = ada.call_from(evil, "POST", "/servers/new", form(&[("name", "planted")]));
-    assert_eq!(status, 403);
-    let (status, _) = ada.call_from(evil, "POST", "/logout", form(&[]));
-    assert_eq!(status, 403);
+    let signed_out = ["/setup", "/login", "/join", "/reset", "/reset/password"];
+    let pages = readout_server::routes::declared_paths::<readout_storage_sqlite::SqliteStore>()
+        .into_iter()
+        .filter(|p| {
+            !p.starts_with("/api/") && !p.starts_with("/agent/") && !p.starts_with("/static/")
+        });
+    let mut forms = 0;
+    for route in pages {
+        let path = [
+            "{id}", "{uid}", "{tid}", "{iid}", "{wid}", "{cid}", "{rid}", "{name}",
+        ]
+        .iter()
+        .fold(route.clone(), |p, param| p.replace(param, "1"));
+        let (status, answer) = ada.call_from("https://evil.example", "POST", &path, form(true));
+        if status == 405 {
+            continue;
+        }
+        forms += 1;
+        assert_eq!(status, 403, "POST {path} from another site: {answer}");
+        if !signed_out.contains(&route.as_str()) {
+            let (status, answer) = ada.call("POST", &path, form(false));
+            assert_eq!(status, 403, "POST {path} without the CSRF token: {answer}");
+        }
+    }
+    assert!(forms >= 25, "{forms} forms walked");
     let (status, page) = ada.call("GET", "/servers", None);
     assert_eq!(status, 200, "still signed in");
     assert!(!page.contains("planted"), "no server was added");

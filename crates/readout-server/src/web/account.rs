@@ -3,16 +3,17 @@
 //! this workspace, read-only or read-write, shown once, kept only as a
 //! hash, revocable).
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_storage::{Database, DbError, NewApiToken, SessionUser};
 use serde::Deserialize;
 
 use super::accounts::{self, MIN_PASSWORD};
+use super::change::forbidden;
 use super::outputs::when;
-use super::pages::{failed, forbidden};
-use super::{Viewer, csrf_ok};
+use super::pages::failed;
+use super::{Change, NoFields, Viewer};
 use crate::keys;
 use crate::state::AppState;
 
@@ -73,21 +74,15 @@ pub(super) async fn show<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct SwitchForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     workspace: String,
 }
 
 /// Shows another of the user's workspaces in this session.
 pub(super) async fn switch_workspace<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
     headers: HeaderMap,
-    Form(form): Form<SwitchForm>,
+    Change { form, .. }: Change<SwitchForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     let Some(token) = super::session_token(&headers) else {
         return forbidden();
     };
@@ -102,8 +97,6 @@ pub(super) async fn switch_workspace<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     new: String,
@@ -114,13 +107,9 @@ pub(super) struct PasswordForm {
 
 pub(super) async fn change_password<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
     headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
+    Change { user, form }: Change<PasswordForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     let refuse = |why| {
         let said = Said {
             password_error: Some(why),
@@ -178,8 +167,6 @@ pub(super) async fn change_password<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct TokenForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     scope: String,
@@ -187,13 +174,8 @@ pub(super) struct TokenForm {
 
 pub(super) async fn create_token<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    Change { user, form }: Change<TokenForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     let refuse = |why| {
         page(
             &state,
@@ -255,22 +237,11 @@ pub(super) async fn create_token<D: Database>(
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct RevokeForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub(super) async fn revoke_token<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(tid): Path<String>,
-    Form(form): Form<RevokeForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     match state.db.delete_api_token(&user.user_id, &tid).await {
         Ok(()) => Redirect::to("/account").into_response(),
         Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),

@@ -5,17 +5,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_alerting::window::{Schedule, Window};
 use readout_notify::context::{unit_of, value_text};
 use readout_storage::{Database, DbError, Incident, NotificationRow, Role, SessionUser};
 use serde::{Deserialize, Serialize};
 
-use super::Viewer;
 use super::outputs::when;
-use super::pages::{CsrfForm, change_refused, failed};
+use super::pages::{failed, not_allowed};
+use super::{Change, NoFields, Viewer};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -99,14 +99,11 @@ pub(super) async fn page<D: Database>(
 }
 
 /// A form's fields, in order (a checkbox list repeats its name).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
 pub(super) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    pub(super) fn parse(body: &[u8]) -> Self {
-        Self(form_urlencoded::parse(body).into_owned().collect())
-    }
-
     pub(super) fn push(&mut self, key: &str, value: impl Into<String>) {
         self.0.push((key.to_owned(), value.into()));
     }
@@ -380,19 +377,10 @@ fn window_from(form: &Fields, host: &str) -> Result<Window, String> {
 /// Adds a maintenance window on one of the workspace's servers.
 pub(super) async fn add_window<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Change { user, form }: Change<Fields>,
 ) -> Response {
-    let form = Fields::parse(&body);
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        form.get("csrf"),
-        user.role.0.can_edit(),
-    ) {
-        return page;
+    if !user.role.0.can_edit() {
+        return not_allowed();
     }
     let host = form.get("host");
     if let Some(page) = not_ours(&state, &user, host).await {
@@ -419,19 +407,11 @@ pub(super) async fn add_window<D: Database>(
 /// Removes a maintenance window of one of the workspace's servers.
 pub(super) async fn delete_window<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(wid): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        &form.csrf,
-        user.role.0.can_edit(),
-    ) {
-        return page;
+    if !user.role.0.can_edit() {
+        return not_allowed();
     }
     let windows = match state.db.windows().await {
         Ok(windows) => windows,
@@ -503,19 +483,11 @@ pub(super) async fn incident<D: Database>(
 /// Acknowledges an open incident of the workspace, as the signed-in user.
 pub(super) async fn acknowledge<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(iid): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        &form.csrf,
-        user.role.0.can_edit(),
-    ) {
-        return page;
+    if !user.role.0.can_edit() {
+        return not_allowed();
     }
     let incident = match state.db.incident(iid).await {
         Ok((incident, _)) => incident,

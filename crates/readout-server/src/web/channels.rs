@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_alerting::State as AlertState;
 use readout_alerting::route::{Escalation, Route};
@@ -14,9 +14,9 @@ use readout_notify::presets::{self, Preset};
 use readout_notify::{ChannelConfig, EmailChannel, WebhookChannel};
 use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
 
-use super::Viewer;
 use super::alerts::{Fields, Filled, is_admin, render};
-use super::pages::{CsrfForm, change_refused, failed, not_allowed};
+use super::pages::{failed, not_allowed};
+use super::{Change, NoFields};
 use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
 use crate::state::AppState;
 
@@ -269,19 +269,10 @@ fn host_of(url: &str) -> String {
 /// Adds a channel to the workspace.
 pub(super) async fn add_channel<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Change { user, form }: Change<Fields>,
 ) -> Response {
-    let form = Fields::parse(&body);
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        form.get("csrf"),
-        is_admin(&user),
-    ) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     match crate::keys::new_id("ch_") {
         Ok(id) => save_channel_form(&state, &user, form, &id, None).await,
@@ -292,20 +283,11 @@ pub(super) async fn add_channel<D: Database>(
 /// Saves the changes to one of the workspace's channels.
 pub(super) async fn update_channel<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(cid): Path<String>,
-    body: axum::body::Bytes,
+    Change { user, form }: Change<Fields>,
 ) -> Response {
-    let form = Fields::parse(&body);
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        form.get("csrf"),
-        is_admin(&user),
-    ) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     let stored = match own_channel(&state, &user, &cid).await {
         Ok(row) => row,
@@ -402,13 +384,11 @@ async fn own_channel<D: Database>(
 /// Deletes one of the workspace's channels, unless a route sends to it.
 pub(super) async fn delete_channel<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(cid): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
         return page;
@@ -427,13 +407,11 @@ pub(super) async fn delete_channel<D: Database>(
 /// Queues a test notification on one of the workspace's channels.
 pub(super) async fn test_channel<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(cid): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     if let Err(page) = own_channel(&state, &user, &cid).await {
         return page;
@@ -509,19 +487,10 @@ fn route_from(form: &Fields) -> Result<RouteBody, String> {
 /// Adds a route of the workspace's incidents to its channels.
 pub(super) async fn add_route<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Change { user, form }: Change<Fields>,
 ) -> Response {
-    let form = Fields::parse(&body);
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        form.get("csrf"),
-        is_admin(&user),
-    ) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     match crate::keys::new_id("rt_") {
         Ok(id) => save_route_form(&state, &user, form, &id, false).await,
@@ -532,20 +501,11 @@ pub(super) async fn add_route<D: Database>(
 /// Saves the changes to one of the workspace's routes.
 pub(super) async fn update_route<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(rid): Path<String>,
-    body: axum::body::Bytes,
+    Change { user, form }: Change<Fields>,
 ) -> Response {
-    let form = Fields::parse(&body);
-    if let Some(page) = change_refused(
-        &state.web,
-        &user,
-        &headers,
-        form.get("csrf"),
-        is_admin(&user),
-    ) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     if let Err(page) = own_route(&state, &user, &rid).await {
         return page;
@@ -638,13 +598,11 @@ pub(super) async fn route_form<D: Database>(
 /// Deletes one of the workspace's routes.
 pub(super) async fn delete_route<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(rid): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if let Some(page) = change_refused(&state.web, &user, &headers, &form.csrf, is_admin(&user)) {
-        return page;
+    if !is_admin(&user) {
+        return not_allowed();
     }
     if let Err(page) = own_route(&state, &user, &rid).await {
         return page;

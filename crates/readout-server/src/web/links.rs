@@ -5,16 +5,16 @@
 //! address (the answer never tells whether an account exists), follows it
 //! and sets a new password, which ends every session of that account.
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_notify::channel::Email;
 use readout_storage::{AccountLink, Database, DbError, Member, Role, SessionUser, User};
 use serde::Deserialize;
 
 use super::accounts::{self, MIN_PASSWORD, Signup};
-use super::pages::{CsrfForm, failed, forbidden, not_allowed, password_failed, signed_in};
-use super::{ClientAddr, Viewer, csrf_ok};
+use super::pages::{failed, not_allowed, password_failed, signed_in};
+use super::{Change, ClientAddr, NoFields, Submitted, Viewer};
 use crate::keys;
 use crate::state::AppState;
 
@@ -135,8 +135,6 @@ pub(super) async fn members<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct InviteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     role: String,
@@ -144,13 +142,8 @@ pub(super) struct InviteForm {
 
 pub(super) async fn invite<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    Form(form): Form<InviteForm>,
+    Change { user, form }: Change<InviteForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     if !is_admin(&user) {
         return not_allowed();
     }
@@ -214,8 +207,6 @@ pub(super) async fn invite<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct RoleForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     role: String,
 }
 
@@ -240,14 +231,9 @@ fn may_change(user: &SessionUser, target: &Member, role: Option<Role>) -> Result
 async fn change_member<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
-    headers: &HeaderMap,
-    csrf: &str,
     uid: &str,
     role: Option<Role>,
 ) -> Response {
-    if !state.web.same_origin(headers) || !csrf_ok(user, csrf) {
-        return forbidden();
-    }
     let members = match state.db.members(&user.workspace_id).await {
         Ok(members) => members,
         Err(e) => return failed("listing members", e),
@@ -279,10 +265,8 @@ async fn change_member<D: Database>(
 
 pub(super) async fn set_role<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(uid): Path<String>,
-    Form(form): Form<RoleForm>,
+    Change { user, form }: Change<RoleForm>,
 ) -> Response {
     let Ok(role) = form.role.parse::<Role>() else {
         return (
@@ -291,30 +275,23 @@ pub(super) async fn set_role<D: Database>(
         )
             .into_response();
     };
-    change_member(&state, &user, &headers, &form.csrf, &uid, Some(role)).await
+    change_member(&state, &user, &uid, Some(role)).await
 }
 
 pub(super) async fn remove<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(uid): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    change_member(&state, &user, &headers, &form.csrf, &uid, None).await
+    change_member(&state, &user, &uid, None).await
 }
 
 /// Withdraws an open invitation of the workspace: its link stops working.
 pub(super) async fn withdraw<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     if !is_admin(&user) {
         return not_allowed();
     }
@@ -399,12 +376,8 @@ pub(super) struct JoinForm {
 
 pub(super) async fn join<D: Database>(
     State(state): State<AppState<D>>,
-    headers: HeaderMap,
-    Form(form): Form<JoinForm>,
+    Submitted(form): Submitted<JoinForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) {
-        return forbidden();
-    }
     let hash = keys::hash_secret(&form.token);
     let link = match state.db.link(&hash, "invite", crate::now_ms()).await {
         Ok(Some(link)) => link,
@@ -540,12 +513,8 @@ pub(super) struct ResetAsk {
 pub(super) async fn ask_reset<D: Database>(
     State(state): State<AppState<D>>,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    Form(form): Form<ResetAsk>,
+    Submitted(form): Submitted<ResetAsk>,
 ) -> Response {
-    if !state.web.same_origin(&headers) {
-        return forbidden();
-    }
     // Each request counts against the address like a failed login: no
     // flooding someone's inbox from here.
     let address = format!("reset:{}", addr.map(|a| a.to_string()).unwrap_or_default());
@@ -603,12 +572,8 @@ pub(super) struct ResetForm {
 
 pub(super) async fn reset<D: Database>(
     State(state): State<AppState<D>>,
-    headers: HeaderMap,
-    Form(form): Form<ResetForm>,
+    Submitted(form): Submitted<ResetForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) {
-        return forbidden();
-    }
     let hash = keys::hash_secret(&form.token);
     let link = match state.db.link(&hash, "reset", crate::now_ms()).await {
         Ok(Some(link)) => link,

@@ -5,6 +5,7 @@
 mod account;
 pub mod accounts;
 mod alerts;
+mod change;
 mod channels;
 pub mod dashboard;
 pub mod layout;
@@ -31,6 +32,7 @@ use subtle::ConstantTimeEq as _;
 use crate::route_list::Routes;
 use crate::state::AppState;
 pub use accounts::{LoginLimiter, PasswordGate};
+use change::{Change, NoFields, Submitted};
 
 /// The session cookie's name.
 const COOKIE_NAME: &str = "readout_session";

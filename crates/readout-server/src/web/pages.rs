@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,16 +11,8 @@ use readout_storage::{Database, Host, Incident, SessionUser};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AddUserError, Signup};
-use super::{ClientAddr, Viewer, csrf_ok, current_user};
+use super::{Change, ClientAddr, NoFields, Submitted, Viewer, current_user};
 use crate::state::AppState;
-
-pub(super) fn forbidden() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "refused: this form was not sent from a Readout page",
-    )
-        .into_response()
-}
 
 /// Password work refused for being busy is a 503 the client may retry;
 /// anything else is a failure.
@@ -95,12 +87,8 @@ pub(super) async fn setup_form<D: Database>(State(state): State<AppState<D>>) ->
 /// Creates the owner account and signs them in.
 pub(super) async fn setup<D: Database>(
     State(state): State<AppState<D>>,
-    headers: HeaderMap,
-    Form(form): Form<SetupForm>,
+    Submitted(form): Submitted<SetupForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) {
-        return forbidden();
-    }
     // Once set up, this form makes nothing (and hashes nothing).
     match state.db.set_up().await {
         Ok(true) => return Redirect::to("/login").into_response(),
@@ -218,12 +206,8 @@ fn dummy_hash() -> &'static str {
 pub(super) async fn login<D: Database>(
     State(state): State<AppState<D>>,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    Submitted(form): Submitted<LoginForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) {
-        return forbidden();
-    }
     let email = form.email.trim().to_lowercase();
     let account = format!("account:{email}");
     let address = format!(
@@ -270,21 +254,11 @@ pub(super) async fn login<D: Database>(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    pub(super) csrf: String,
-}
-
 pub(super) async fn logout<D: Database>(
     State(state): State<AppState<D>>,
     headers: HeaderMap,
-    Viewer(user): Viewer,
-    Form(form): Form<CsrfForm>,
+    _: Change<NoFields>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     if let Some(token) = super::session_token(&headers) {
         let hash = crate::keys::hash_secret(&token);
         if let Err(e) = state.db.delete_session(&hash).await {
@@ -436,21 +410,6 @@ pub(super) async fn servers<D: Database>(
     )
 }
 
-/// The refusal of a change made from a page, if any: it must come from the
-/// same origin with the session's CSRF token, from someone who `may` make it.
-pub(super) fn change_refused(
-    web: &super::Web,
-    user: &SessionUser,
-    headers: &HeaderMap,
-    csrf: &str,
-    may: bool,
-) -> Option<Response> {
-    if !web.same_origin(headers) || !csrf_ok(user, csrf) {
-        return Some(forbidden());
-    }
-    (!may).then(not_allowed)
-}
-
 pub(super) fn not_allowed() -> Response {
     (
         StatusCode::FORBIDDEN,
@@ -485,8 +444,6 @@ pub(super) async fn add_server_form<D: Database>(
 #[derive(Debug, Deserialize)]
 pub(super) struct AddServerForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
@@ -494,13 +451,8 @@ pub(super) struct AddServerForm {
 /// with the key it holds (shown this once).
 pub(super) async fn add_server<D: Database>(
     State(state): State<AppState<D>>,
-    Viewer(user): Viewer,
-    headers: HeaderMap,
-    Form(form): Form<AddServerForm>,
+    Change { user, form }: Change<AddServerForm>,
 ) -> Response {
-    if !state.web.same_origin(&headers) || !csrf_ok(&user, &form.csrf) {
-        return forbidden();
-    }
     if !user.role.0.can_edit() {
         return not_allowed();
     }
