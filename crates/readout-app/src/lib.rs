@@ -2,11 +2,19 @@
 //! both call them, and neither holds a copy of its own (issue 14 moves
 //! the rest here, operation by operation).
 //!
-//! No HTTP and no templates: a rule says what is wrong in words a person
-//! can act on, and each front end decides how to show it.
+//! No HTTP and no templates: an operation takes the [`Actor`] asking,
+//! checks role and workspace itself, and says what is wrong as an
+//! [`AppError`] in words a person can act on; each front end decides how
+//! to show it.
 
 #![forbid(unsafe_code)]
 
+mod actor;
+pub mod channels;
+mod error;
+pub mod layouts;
 mod name;
 
+pub use actor::{Actor, Member, ROLE_CANNOT_CHANGE, Via};
+pub use error::AppError;
 pub use name::{MAX_NAME_CHARS, Name, NameError};

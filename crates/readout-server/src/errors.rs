@@ -10,6 +10,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use readout_app::{Actor, AppError};
 use readout_proto::{ErrorDetail, ErrorResponse};
 use readout_storage::DbError;
 
@@ -72,6 +73,43 @@ impl From<DbError> for ApiError {
             other => {
                 tracing::error!(error = %other, "storage error");
                 Self::internal()
+            }
+        }
+    }
+}
+
+/// The application's errors, as the API has always answered them.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(message) => Self::bad_request(message),
+            AppError::NotFound(what) => Self::not_found(&what),
+            AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// The caller the API's door let in (see `routes::api::authorize`).
+#[derive(Debug)]
+pub struct Caller(pub Actor);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        match parts.extensions.get::<Actor>() {
+            Some(actor) => Ok(Caller(actor.clone())),
+            None => {
+                tracing::error!(path = %parts.uri.path(), "a route without the API's door");
+                Err(ApiError::internal())
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod parsing;
 mod route_list;
 pub mod routes;
 pub mod serve;
+mod session;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -31,6 +31,19 @@ pub struct Host {
     pub workspace_id: Option<String>,
 }
 
+impl Host {
+    /// The command line the agent last reported for an allowlisted name;
+    /// empty if it reported none.
+    pub fn command_line(&self, name: &str) -> String {
+        let entries = &self.allowlist.0.entries;
+        entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.command.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// A host to create. The key hash is computed by the caller: storage never
 /// sees a key.
 #[derive(Debug, Clone)]

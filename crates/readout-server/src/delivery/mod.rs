@@ -157,10 +157,12 @@ impl Delivery {
             }
         }
     }
+}
 
+impl readout_app::channels::ChannelCheck for Delivery {
     /// Checks a channel before it is saved: templates render a sample, the
     /// webhook's address may be reached, email has a relay.
-    pub async fn check_channel(&self, config: &ChannelConfig) -> Result<(), String> {
+    async fn check(&self, config: &ChannelConfig) -> Result<(), String> {
         let sample = sample_context(&self.public_url);
         config.check(&sample).map_err(|e| e.0)?;
         match config {

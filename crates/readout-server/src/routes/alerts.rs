@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use readout_alerting::Rule;
-use readout_alerting::route::{NoticeKind, Route};
+use readout_alerting::route::NoticeKind;
 use readout_alerting::window::Window;
+use readout_app::channels::{self, ChannelSpec, RouteSpec, Saving};
 use readout_notify::ChannelConfig;
 use readout_storage::{
     Attempt, ChannelRow, Database, Incident, IncidentEvent, NotificationRow, RouteRow, RuleStatus,
@@ -15,7 +16,7 @@ use readout_storage::{
 use serde::{Deserialize, Serialize};
 
 use super::api::live_host;
-use crate::errors::{ApiError, JsonBody, QueryParams, not_found};
+use crate::errors::{ApiError, Caller, JsonBody, QueryParams, not_found};
 use crate::state::AppState;
 
 fn new_id(prefix: &str) -> Result<String, ApiError> {
@@ -228,39 +229,11 @@ fn channel(row: ChannelRow) -> Result<Channel, ApiError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ChannelBody {
-    pub name: String,
-    #[serde(flatten)]
-    pub config: ChannelConfig,
-}
-
-/// Checks and stores a channel; a new one belongs to `workspace` (none:
-/// the operator's).
-pub(crate) async fn save_channel<D: Database>(
-    state: &AppState<D>,
-    id: &str,
-    workspace: Option<&str>,
-    body: ChannelBody,
-) -> Result<Channel, ApiError> {
-    let name = check_name(&body.name, "the channel")?;
-    state
-        .delivery
-        .check_channel(&body.config)
-        .await
-        .map_err(ApiError::bad_request)?;
-    let json = readout_storage::json_text(&body.config);
-    state
-        .db
-        .put_channel(id, workspace, &name, &json, crate::now_ms())
-        .await?;
-    channel(state.db.channel(id).await?)
-}
-
 pub async fn list_channels<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
 ) -> Result<Json<Vec<Channel>>, ApiError> {
-    let rows = state.db.channels().await?;
+    let rows = channels::channels(&actor, &state.db).await?;
     Ok(Json(
         rows.into_iter().map(channel).collect::<Result<_, _>>()?,
     ))
@@ -268,74 +241,57 @@ pub async fn list_channels<D: Database>(
 
 pub async fn create_channel<D: Database>(
     State(state): State<AppState<D>>,
-    JsonBody(body): JsonBody<ChannelBody>,
+    Caller(actor): Caller,
+    JsonBody(spec): JsonBody<ChannelSpec>,
 ) -> Result<(StatusCode, Json<Channel>), ApiError> {
     let id = new_id("ch_")?;
-    Ok((
-        StatusCode::CREATED,
-        Json(save_channel(&state, &id, None, body).await?),
-    ))
+    let saving = Saving::New(&id);
+    let row = channels::save_channel(
+        &actor,
+        &state.db,
+        &*state.delivery,
+        saving,
+        &spec,
+        crate::now_ms(),
+    );
+    Ok((StatusCode::CREATED, Json(channel(row.await?)?)))
 }
 
 pub async fn get_channel<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(cid): Path<String>,
 ) -> Result<Json<Channel>, ApiError> {
-    let row = state
-        .db
-        .channel(&cid)
-        .await
-        .map_err(not_found(format!("channel {cid}")))?;
-    Ok(Json(channel(row)?))
+    Ok(Json(channel(
+        channels::channel(&actor, &state.db, &cid).await?,
+    )?))
 }
 
 pub async fn update_channel<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(cid): Path<String>,
-    JsonBody(body): JsonBody<ChannelBody>,
+    JsonBody(spec): JsonBody<ChannelSpec>,
 ) -> Result<Json<Channel>, ApiError> {
-    state
-        .db
-        .channel(&cid)
-        .await
-        .map_err(not_found(format!("channel {cid}")))?;
-    Ok(Json(save_channel(&state, &cid, None, body).await?))
+    let saving = Saving::Existing(&cid);
+    let row = channels::save_channel(
+        &actor,
+        &state.db,
+        &*state.delivery,
+        saving,
+        &spec,
+        crate::now_ms(),
+    );
+    Ok(Json(channel(row.await?)?))
 }
 
 pub async fn delete_channel<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(cid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    remove_channel(&state, &cid).await?;
+    channels::remove_channel(&actor, &state.db, &cid).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes a channel no route sends to.
-pub(crate) async fn remove_channel<D: Database>(
-    state: &AppState<D>,
-    cid: &str,
-) -> Result<(), ApiError> {
-    let routes = state.db.routes().await?;
-    let cid = cid.to_owned();
-    if let Some(r) = routes.iter().find(|r| {
-        r.route.0.channels.contains(&cid)
-            || r.route
-                .0
-                .escalation
-                .as_ref()
-                .is_some_and(|e| e.channels.contains(&cid))
-    }) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!(
-                "route {:?} sends to this channel; change or delete it first",
-                r.name
-            ),
-        ));
-    }
-    let done = state.db.delete_channel(&cid).await;
-    done.map_err(not_found(format!("channel {cid}")))
 }
 
 #[derive(Debug, Serialize)]
@@ -346,14 +302,11 @@ pub struct Queued {
 /// Queues a sample notice to the channel; its delivery shows in the log.
 pub async fn test_channel<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(cid): Path<String>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let notice = crate::delivery::sample_notice(NoticeKind::Test);
-    let id = state
-        .db
-        .enqueue(&cid, &notice, crate::now_ms())
-        .await
-        .map_err(not_found(format!("channel {cid}")))?;
+    let id = channels::test_channel(&actor, &state.db, &cid, &notice, crate::now_ms()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Queued {
@@ -362,83 +315,40 @@ pub async fn test_channel<D: Database>(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RouteBody {
-    pub name: String,
-    #[serde(flatten)]
-    pub route: Route,
-}
-
-/// Checks and stores a route; a new one belongs to `workspace` (none: the
-/// operator's). A workspace's route sends only to its own channels.
-pub(crate) async fn save_route<D: Database>(
-    state: &AppState<D>,
-    id: &str,
-    workspace: Option<&str>,
-    body: RouteBody,
-) -> Result<RouteRow, ApiError> {
-    let name = check_name(&body.name, "the route")?;
-    body.route
-        .check()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let known = state.db.channels().await?;
-    let escalation = body.route.escalation.iter().flat_map(|e| &e.channels);
-    for cid in body.route.channels.iter().chain(escalation) {
-        let usable = known.iter().any(|c| {
-            &c.id == cid && (workspace.is_none() || c.workspace_id.as_deref() == workspace)
-        });
-        if !usable {
-            return Err(ApiError::bad_request(format!(
-                "no channel has the id {cid:?}"
-            )));
-        }
-    }
-    let now = crate::now_ms();
-    state
-        .db
-        .put_route(id, workspace, &name, &body.route, now)
-        .await?;
-    let routes = state.db.routes().await?;
-    routes
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(ApiError::internal)
-}
-
 pub async fn list_routes<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
 ) -> Result<Json<Vec<RouteRow>>, ApiError> {
-    Ok(Json(state.db.routes().await?))
+    Ok(Json(channels::routes(&actor, &state.db).await?))
 }
 
 pub async fn create_route<D: Database>(
     State(state): State<AppState<D>>,
-    JsonBody(body): JsonBody<RouteBody>,
+    Caller(actor): Caller,
+    JsonBody(spec): JsonBody<RouteSpec>,
 ) -> Result<(StatusCode, Json<RouteRow>), ApiError> {
     let id = new_id("rt_")?;
-    Ok((
-        StatusCode::CREATED,
-        Json(save_route(&state, &id, None, body).await?),
-    ))
+    let row = channels::save_route(&actor, &state.db, Saving::New(&id), &spec, crate::now_ms());
+    Ok((StatusCode::CREATED, Json(row.await?)))
 }
 
 pub async fn update_route<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(rid): Path<String>,
-    JsonBody(body): JsonBody<RouteBody>,
+    JsonBody(spec): JsonBody<RouteSpec>,
 ) -> Result<Json<RouteRow>, ApiError> {
-    if !state.db.routes().await?.iter().any(|r| r.id == rid) {
-        return Err(ApiError::not_found(&format!("route {rid}")));
-    }
-    Ok(Json(save_route(&state, &rid, None, body).await?))
+    let saving = Saving::Existing(&rid);
+    let row = channels::save_route(&actor, &state.db, saving, &spec, crate::now_ms());
+    Ok(Json(row.await?))
 }
 
 pub async fn delete_route<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(rid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let done = state.db.delete_route(&rid).await;
-    done.map_err(not_found(format!("route {rid}")))?;
+    channels::remove_route(&actor, &state.db, &rid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

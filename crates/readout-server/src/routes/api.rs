@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use readout_app::{Actor, Via};
 use readout_proto::AllowlistReport;
 use readout_storage::{Database, Host, RunOutcome, StoredCycle};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub async fn authorize<D: Database>(
     // A user's API token acts as that user, within its scope.
     let (user, scope) = match bearer {
         Some(token) if keys::secret_matches(token, &state.settings.admin_token_hash) => {
+            let mut request = request;
+            request.extensions_mut().insert(Actor::Operator);
             return Ok(next.run(request).await);
         }
         Some(token) if token.starts_with(keys::USER_TOKEN_PREFIX) => {
@@ -54,7 +57,7 @@ pub async fn authorize<D: Database>(
         }
         Some(_) => return Err(unauthorized()),
         None => {
-            let user = crate::web::current_user(&state, request.headers())
+            let user = crate::session::current_user(&state, request.headers())
                 .await
                 .ok_or_else(unauthorized)?;
             (user, None)
@@ -72,7 +75,7 @@ pub async fn authorize<D: Database>(
                     .get("x-csrf-token")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                if !crate::web::csrf_ok(&user, sent) {
+                if !crate::session::csrf_ok(&user, sent) {
                     return Err(forbidden("send the page's CSRF token as X-CSRF-Token"));
                 }
             }
@@ -105,6 +108,13 @@ pub async fn authorize<D: Database>(
         return Err(ApiError::not_found(&format!("host {id}")));
     }
     // Handlers record who changed what.
+    let via = match scope.as_deref() {
+        None => Via::Session,
+        Some(scope) => Via::Token {
+            write: scope == "write",
+        },
+    };
+    parts.extensions.insert(Actor::member(&user, via));
     parts.extensions.insert(user);
     Ok(next.run(Request::from_parts(parts, body)).await)
 }

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use crate::errors::{ApiError, JsonBody};
 use crate::routes::api::live_host;
 use crate::state::AppState;
-use crate::web::dashboard::{LayoutView, layout_in_force};
-use crate::web::layout::{self, Device, Panel};
+use readout_app::layouts::{self, Device, LayoutView, Panel};
 
 fn device(text: &str) -> Result<Device, ApiError> {
     text.parse().map_err(ApiError::bad_request)
@@ -26,7 +25,7 @@ pub async fn get_layout<D: Database>(
     live_host(&state.db, &id).await?;
     let variables = state.db.series_list(&id).await?;
     Ok(Json(
-        layout_in_force(&state.db, &id, device, &variables).await?,
+        layouts::in_force(&state.db, &id, device, &variables).await?,
     ))
 }
 
@@ -43,7 +42,7 @@ pub async fn put_layout<D: Database>(
     JsonBody(body): JsonBody<LayoutBody>,
 ) -> Result<Json<LayoutView>, ApiError> {
     let device = device(&device_text)?;
-    layout::check(&body.panels, device).map_err(|e| {
+    layouts::check(&body.panels, device).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_layout",

@@ -280,7 +280,7 @@ async fn stored_output<D: Database>(
         .await
         .map_err(not_found(what))?;
     let text = String::from_utf8_lossy(&output.output).into_owned();
-    Ok((output, command_line(&host, command), text))
+    Ok((output, host.command_line(command), text))
 }
 
 /// Runs a parser config against a stored output; nothing is saved.
@@ -419,15 +419,6 @@ pub async fn table<D: Database>(
         more_rows,
         pick,
     }))
-}
-
-pub(crate) fn command_line(host: &readout_storage::Host, name: &str) -> String {
-    let entries = &host.allowlist.0.entries;
-    entries
-        .iter()
-        .find(|e| e.name == name)
-        .map(|e| e.command.clone())
-        .unwrap_or_default()
 }
 
 pub async fn list_variables<D: Database>(
@@ -611,7 +602,7 @@ pub async fn backfill<D: Database>(
             body.command
         ))
     })?;
-    let command_line = command_line(&host, &body.command);
+    let command_line = host.command_line(&body.command);
     let mut from = body.from_ms.unwrap_or(0);
     let to = body.to_ms.unwrap_or(i64::MAX);
     let mut report = BackfillReport {

@@ -57,7 +57,7 @@ async fn page<D: Database>(
             password_error => said.password_error, password_changed => said.password_changed,
             tokens_revoked => said.tokens_revoked,
             new_token => said.new_token, token_error => said.token_error,
-            can_edit => user.role.0.can_edit(), workspaces => minijinja::value::Serde(&memberships),
+            can_edit => super::actor(user).changes(), workspaces => minijinja::value::Serde(&memberships),
         },
     );
     *response.status_mut() = status;
@@ -83,7 +83,7 @@ pub(super) async fn switch_workspace<D: Database>(
     headers: HeaderMap,
     Change { form, .. }: Change<SwitchForm>,
 ) -> Response {
-    let Some(token) = super::session_token(&headers) else {
+    let Some(token) = crate::session::session_token(&headers) else {
         return forbidden();
     };
     let hash = keys::hash_secret(&token);
@@ -139,7 +139,7 @@ pub(super) async fn change_password<D: Database>(
         Ok(Some(Err(e))) => return failed("hashing a password", e),
         Err(e) => return super::pages::password_failed("hashing a password", &e),
     };
-    let Some(session) = super::session_token(&headers) else {
+    let Some(session) = crate::session::session_token(&headers) else {
         return forbidden();
     };
     let revoke_tokens = form.revoke_tokens.is_some();
@@ -197,7 +197,7 @@ pub(super) async fn create_token<D: Database>(
     let scope = match form.scope.as_str() {
         "read" => "read",
         // A token cannot do more than its owner.
-        "write" if user.role.0.can_edit() => "write",
+        "write" if super::actor(&user).changes() => "write",
         "write" => {
             return refuse("Your role cannot change this workspace: a token of yours reads only.")
                 .await;

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_alerting::window::{Schedule, Window};
 use readout_notify::context::{unit_of, value_text};
-use readout_storage::{Database, DbError, Incident, NotificationRow, Role, SessionUser};
+use readout_storage::{Database, DbError, Incident, NotificationRow, SessionUser};
 use serde::{Deserialize, Serialize};
 
 use super::outputs::when;
@@ -78,10 +78,6 @@ pub(super) struct AlertsQuery {
     edit_route: Option<String>,
 }
 
-pub(super) fn is_admin(user: &SessionUser) -> bool {
-    user.role.0 <= Role::Admin
-}
-
 pub(super) async fn page<D: Database>(
     State(state): State<AppState<D>>,
     Viewer(user): Viewer,
@@ -94,7 +90,7 @@ pub(super) async fn page<D: Database>(
     };
     match filled {
         Ok(filled) => render(&state, &user, query.tested.as_deref(), filled).await,
-        Err(page) => page,
+        Err(page) => page.into_response(),
     }
 }
 
@@ -245,7 +241,7 @@ pub(super) async fn render<D: Database>(
         .take(100)
         .map(incident_row)
         .collect();
-    let admin = is_admin(user);
+    let admin = super::actor(user).administers();
     let channel_name = |id: &str| {
         channels
             .iter()
@@ -313,7 +309,7 @@ pub(super) async fn render<D: Database>(
             page => "alerts", open => minijinja::value::Serde(&open),
             history => minijinja::value::Serde(&history), delivery => minijinja::value::Serde(&delivery),
             notify => super::channels::page_context(user, &channels, &routes),
-            admin => admin, can_edit => user.role.0.can_edit(), tested => tested,
+            admin => admin, can_edit => super::actor(user).changes(), tested => tested,
             windows => windows, servers => servers,
             filled => filled.as_ref().map(|f| minijinja::context! {
                 section => f.section, message => f.message.as_deref(), editing => f.editing.as_deref(),
@@ -379,7 +375,7 @@ pub(super) async fn add_window<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<Fields>,
 ) -> Response {
-    if !user.role.0.can_edit() {
+    if !super::actor(&user).changes() {
         return not_allowed();
     }
     let host = form.get("host");
@@ -410,7 +406,7 @@ pub(super) async fn delete_window<D: Database>(
     Path(wid): Path<String>,
     Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if !user.role.0.can_edit() {
+    if !super::actor(&user).changes() {
         return not_allowed();
     }
     let windows = match state.db.windows().await {
@@ -475,7 +471,7 @@ pub(super) async fn incident<D: Database>(
         Some(&user),
         minijinja::context! {
             page => "alerts", incident => minijinja::value::Serde(&incident_row(&incident)),
-            events => events, can_edit => user.role.0.can_edit(),
+            events => events, can_edit => super::actor(&user).changes(),
         },
     )
 }
@@ -486,7 +482,7 @@ pub(super) async fn acknowledge<D: Database>(
     Path(iid): Path<i64>,
     Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if !user.role.0.can_edit() {
+    if !super::actor(&user).changes() {
         return not_allowed();
     }
     let incident = match state.db.incident(iid).await {

@@ -6,19 +6,19 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_alerting::State as AlertState;
 use readout_alerting::route::{Escalation, Route};
 use readout_notify::presets::{self, Preset};
 use readout_notify::{ChannelConfig, EmailChannel, WebhookChannel};
-use readout_storage::{ChannelRow, Database, DbError, RouteRow, SessionUser};
+use readout_storage::{ChannelRow, Database, RouteRow, SessionUser};
 
-use super::alerts::{Fields, Filled, is_admin, render};
-use super::pages::{failed, not_allowed};
+use super::alerts::{Fields, Filled, render};
 use super::{Change, NoFields};
-use crate::routes::alerts::{ChannelBody, RouteBody, remove_channel, save_channel, save_route};
+use super::{PageError, actor};
 use crate::state::AppState;
+use readout_app::AppError;
+use readout_app::channels::{self, ChannelSpec, RouteSpec, Saving};
 
 /// The problem states a route can pick.
 const STATES: [AlertState; 4] = [
@@ -60,7 +60,7 @@ pub(super) fn page_context(
     channels: &[ChannelRow],
     routes: &[RouteRow],
 ) -> minijinja::Value {
-    let admin = is_admin(user);
+    let admin = super::actor(user).administers();
     let visible = |w: Option<&String>| w.is_none() || ours(user, w);
     let name_of = |id: &String| {
         channels
@@ -133,7 +133,7 @@ fn repeat_text(secs: u64) -> String {
 }
 
 /// The channel a form describes, or what is wrong with it.
-fn channel_from(form: &Fields) -> Result<ChannelBody, String> {
+fn channel_from(form: &Fields) -> Result<ChannelSpec, String> {
     let kind = form.get("kind");
     let config = match kind {
         "email" => {
@@ -182,7 +182,7 @@ fn channel_from(form: &Fields) -> Result<ChannelBody, String> {
             })
         }
     };
-    Ok(ChannelBody {
+    Ok(ChannelSpec {
         name: form.get("name").to_owned(),
         config,
     })
@@ -270,14 +270,10 @@ fn host_of(url: &str) -> String {
 pub(super) async fn add_channel<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<Fields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    match crate::keys::new_id("ch_") {
-        Ok(id) => save_channel_form(&state, &user, form, &id, None).await,
-        Err(e) => failed("making a channel id", e),
-    }
+) -> Result<Response, PageError> {
+    actor(&user).may_administer()?;
+    let id = crate::keys::new_id("ch_").map_err(|e| PageError::internal("a channel id", e))?;
+    save_channel_form(&state, &user, form, Saving::New(&id), None).await
 }
 
 /// Saves the changes to one of the workspace's channels.
@@ -285,49 +281,63 @@ pub(super) async fn update_channel<D: Database>(
     State(state): State<AppState<D>>,
     Path(cid): Path<String>,
     Change { user, form }: Change<Fields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    let stored = match own_channel(&state, &user, &cid).await {
-        Ok(row) => row,
-        Err(page) => return page,
-    };
-    match serde_json::from_str::<ChannelConfig>(&stored.config_json) {
-        Ok(config) => save_channel_form(&state, &user, form, &cid, Some(config)).await,
-        Err(e) => failed("reading a stored channel", e),
-    }
+) -> Result<Response, PageError> {
+    let stored = channels::channel(&actor(&user), &state.db, &cid).await?;
+    let config = serde_json::from_str::<ChannelConfig>(&stored.config_json)
+        .map_err(|e| PageError::internal("reading a stored channel", e))?;
+    save_channel_form(&state, &user, form, Saving::Existing(&cid), Some(config)).await
 }
 
-/// Saves the channel a form describes as `id` (over `stored`, if editing);
-/// a refusal shows the form again with why.
+/// Saves the channel a form describes (over `stored`, if editing); a
+/// refusal shows the form again with why.
 async fn save_channel_form<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     form: Fields,
-    id: &str,
+    saving: Saving<'_>,
     stored: Option<ChannelConfig>,
-) -> Response {
-    let editing = stored.is_some();
+) -> Result<Response, PageError> {
     let saved = match channel_from(&form) {
-        Ok(mut channel) => {
+        Ok(mut spec) => {
             if let Some(stored) = stored {
-                channel.config = keep_unshown(stored, channel.config);
+                spec.config = keep_unshown(stored, spec.config);
             }
-            save_channel(state, id, Some(&user.workspace_id), channel)
-                .await
-                .map_err(|e| e.to_string())
+            let now = crate::now_ms();
+            refusal(
+                channels::save_channel(
+                    &actor(user),
+                    &state.db,
+                    &*state.delivery,
+                    saving,
+                    &spec,
+                    now,
+                )
+                .await,
+            )?
         }
         Err(why) => Err(why),
     };
-    match saved {
+    Ok(match saved {
         Ok(_) => Redirect::to("/alerts#channels").into_response(),
         Err(why) => {
-            let what = if editing { "saved" } else { "added" };
+            let (what, editing) = match saving {
+                Saving::New(_) => ("added", None),
+                Saving::Existing(id) => ("saved", Some(id)),
+            };
             let refused = Filled::refused("channels", format!("Channel not {what}: {why}."), form)
-                .on(editing.then_some(id));
+                .on(editing);
             render(state, user, None, Some(refused)).await
         }
+    })
+}
+
+/// What a form can be shown again for (the request was wrong: why), apart
+/// from what answers as a page of its own.
+fn refusal<T>(done: Result<T, AppError>) -> Result<Result<T, String>, PageError> {
+    match done {
+        Ok(done) => Ok(Ok(done)),
+        Err(AppError::Invalid(why) | AppError::Conflict(why)) => Ok(Err(why)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -336,13 +346,10 @@ pub(super) async fn channel_form<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     cid: &str,
-) -> Result<Option<Filled>, Response> {
-    if !is_admin(user) {
-        return Err(not_allowed());
-    }
-    let row = own_channel(state, user, cid).await?;
+) -> Result<Option<Filled>, PageError> {
+    let row = channels::channel(&actor(user), &state.db, cid).await?;
     let config: ChannelConfig = serde_json::from_str(&row.config_json)
-        .map_err(|e| failed("reading a stored channel", e))?;
+        .map_err(|e| PageError::internal("reading a stored channel", e))?;
     let mut form = Fields::default();
     form.push("name", row.name.as_str());
     match config {
@@ -368,40 +375,22 @@ pub(super) async fn channel_form<D: Database>(
     Ok(Some(Filled::editing("channels", cid, form)))
 }
 
-/// The channel `cid` if the workspace keeps it, else the response to give.
-async fn own_channel<D: Database>(
-    state: &AppState<D>,
-    user: &SessionUser,
-    cid: &str,
-) -> Result<ChannelRow, Response> {
-    match state.db.channel(cid).await {
-        Ok(row) if ours(user, row.workspace_id.as_ref()) => Ok(row),
-        Ok(_) | Err(DbError::NotFound) => Err(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Err(failed("reading a channel", e)),
-    }
-}
-
 /// Deletes one of the workspace's channels, unless a route sends to it.
 pub(super) async fn delete_channel<D: Database>(
     State(state): State<AppState<D>>,
     Path(cid): Path<String>,
     Change { user, .. }: Change<NoFields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    if let Err(page) = own_channel(&state, &user, &cid).await {
-        return page;
-    }
-    match remove_channel(&state, &cid).await {
-        Ok(()) => Redirect::to("/alerts#channels").into_response(),
-        Err(e) if e.status() == StatusCode::CONFLICT => {
-            let why = format!("Channel not deleted: {e}.");
-            let refused = Filled::refused("channels", why, Fields::default());
-            render(&state, &user, None, Some(refused)).await
-        }
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, PageError> {
+    Ok(
+        match refusal(channels::remove_channel(&actor(&user), &state.db, &cid).await)? {
+            Ok(()) => Redirect::to("/alerts#channels").into_response(),
+            Err(why) => {
+                let why = format!("Channel not deleted: {why}.");
+                let refused = Filled::refused("channels", why, Fields::default());
+                render(&state, &user, None, Some(refused)).await
+            }
+        },
+    )
 }
 
 /// Queues a test notification on one of the workspace's channels.
@@ -409,22 +398,11 @@ pub(super) async fn test_channel<D: Database>(
     State(state): State<AppState<D>>,
     Path(cid): Path<String>,
     Change { user, .. }: Change<NoFields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    if let Err(page) = own_channel(&state, &user, &cid).await {
-        return page;
-    }
+) -> Result<Redirect, PageError> {
     let notice = crate::delivery::sample_notice(readout_alerting::route::NoticeKind::Test);
-    match state.db.enqueue(&cid, &notice, crate::now_ms()).await {
-        Ok(_) => {
-            let cid: String = form_urlencoded::byte_serialize(cid.as_bytes()).collect();
-            Redirect::to(&format!("/alerts?tested={cid}#delivery")).into_response()
-        }
-        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => failed("queueing a test", e),
-    }
+    channels::test_channel(&actor(&user), &state.db, &cid, &notice, crate::now_ms()).await?;
+    let cid: String = form_urlencoded::byte_serialize(cid.as_bytes()).collect();
+    Ok(Redirect::to(&format!("/alerts?tested={cid}#delivery")))
 }
 
 /// Minutes from a form field: empty is `default`.
@@ -444,7 +422,7 @@ fn minutes(
 }
 
 /// The route a form describes, or what is wrong with it.
-fn route_from(form: &Fields) -> Result<RouteBody, String> {
+fn route_from(form: &Fields) -> Result<RouteSpec, String> {
     let owned = |key: &str| -> Vec<String> { form.all(key).map(str::to_owned).collect() };
     let mut states = Vec::new();
     for text in form.all("states") {
@@ -471,7 +449,7 @@ fn route_from(form: &Fields) -> Result<RouteBody, String> {
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .collect();
-    Ok(RouteBody {
+    Ok(RouteSpec {
         name: form.get("name").to_owned(),
         route: Route {
             channels: owned("channels"),
@@ -488,14 +466,10 @@ fn route_from(form: &Fields) -> Result<RouteBody, String> {
 pub(super) async fn add_route<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<Fields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    match crate::keys::new_id("rt_") {
-        Ok(id) => save_route_form(&state, &user, form, &id, false).await,
-        Err(e) => failed("making a route id", e),
-    }
+) -> Result<Response, PageError> {
+    actor(&user).may_administer()?;
+    let id = crate::keys::new_id("rt_").map_err(|e| PageError::internal("a route id", e))?;
+    save_route_form(&state, &user, form, Saving::New(&id)).await
 }
 
 /// Saves the changes to one of the workspace's routes.
@@ -503,63 +477,37 @@ pub(super) async fn update_route<D: Database>(
     State(state): State<AppState<D>>,
     Path(rid): Path<String>,
     Change { user, form }: Change<Fields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    if let Err(page) = own_route(&state, &user, &rid).await {
-        return page;
-    }
-    save_route_form(&state, &user, form, &rid, true).await
+) -> Result<Response, PageError> {
+    channels::route(&actor(&user), &state.db, &rid).await?;
+    save_route_form(&state, &user, form, Saving::Existing(&rid)).await
 }
 
-/// The route `rid` if the workspace keeps it, else the response to give.
-async fn own_route<D: Database>(
-    state: &AppState<D>,
-    user: &SessionUser,
-    rid: &str,
-) -> Result<RouteRow, Response> {
-    let routes = state
-        .db
-        .routes()
-        .await
-        .map_err(|e| failed("reading routes", e))?;
-    routes
-        .into_iter()
-        .find(|r| r.id == rid && ours(user, r.workspace_id.as_ref()))
-        .ok_or_else(|| StatusCode::NOT_FOUND.into_response())
-}
-
-/// Saves the route a form describes as `id`; a refusal shows the form
-/// again with why.
+/// Saves the route a form describes; a refusal shows the form again with
+/// why.
 async fn save_route_form<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     form: Fields,
-    id: &str,
-    editing: bool,
-) -> Response {
-    // The form offers only the workspace's channels: another's is not found.
-    for cid in form.all("channels").chain(form.all("escalate_channels")) {
-        if let Err(page) = own_channel(state, user, cid).await {
-            return page;
-        }
-    }
+    saving: Saving<'_>,
+) -> Result<Response, PageError> {
     let saved = match route_from(&form) {
-        Ok(route) => save_route(state, id, Some(&user.workspace_id), route)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(spec) => refusal(
+            channels::save_route(&actor(user), &state.db, saving, &spec, crate::now_ms()).await,
+        )?,
         Err(why) => Err(why),
     };
-    match saved {
+    Ok(match saved {
         Ok(_) => Redirect::to("/alerts#routes").into_response(),
         Err(why) => {
-            let what = if editing { "saved" } else { "added" };
-            let refused = Filled::refused("routes", format!("Route not {what}: {why}."), form)
-                .on(editing.then_some(id));
+            let (what, editing) = match saving {
+                Saving::New(_) => ("added", None),
+                Saving::Existing(id) => ("saved", Some(id)),
+            };
+            let refused =
+                Filled::refused("routes", format!("Route not {what}: {why}."), form).on(editing);
             render(state, user, None, Some(refused)).await
         }
-    }
+    })
 }
 
 /// The form of one of the workspace's routes, filled in to edit it.
@@ -567,11 +515,8 @@ pub(super) async fn route_form<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     rid: &str,
-) -> Result<Option<Filled>, Response> {
-    if !is_admin(user) {
-        return Err(not_allowed());
-    }
-    let row = own_route(state, user, rid).await?;
+) -> Result<Option<Filled>, PageError> {
+    let row = channels::route(&actor(user), &state.db, rid).await?;
     let route = row.route.0;
     let mut form = Fields::default();
     form.push("name", row.name.as_str());
@@ -600,17 +545,9 @@ pub(super) async fn delete_route<D: Database>(
     State(state): State<AppState<D>>,
     Path(rid): Path<String>,
     Change { user, .. }: Change<NoFields>,
-) -> Response {
-    if !is_admin(&user) {
-        return not_allowed();
-    }
-    if let Err(page) = own_route(&state, &user, &rid).await {
-        return page;
-    }
-    match state.db.delete_route(&rid).await {
-        Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#routes").into_response(),
-        Err(e) => failed("deleting a route", e),
-    }
+) -> Result<Redirect, PageError> {
+    channels::remove_route(&actor(&user), &state.db, &rid).await?;
+    Ok(Redirect::to("/alerts#routes"))
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use readout_storage::{Database, DbError, Host, SeriesInfo, SessionUser};
 use serde::Serialize;
 
 use super::Viewer;
-use super::layout::{self, Device, Panel, PanelKind, render_text};
 use super::pages::{failed, host_status};
 use crate::state::AppState;
+use readout_app::layouts::{self, Device, LayoutView, PanelKind, render_text};
 
 /// The host, if it is in the user's workspace; `None` otherwise, so
 /// another workspace's host looks the same as a missing one.
@@ -64,55 +64,6 @@ pub(super) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "no such server in your workspace").into_response()
 }
 
-/// A layout as the page and the API hand it out.
-#[derive(Debug, Serialize)]
-pub struct LayoutView {
-    pub device: Device,
-    /// Whether someone saved it; otherwise it is the default one.
-    pub saved: bool,
-    pub updated_at_ms: Option<i64>,
-    pub panels: Vec<Panel>,
-}
-
-/// The layout in force for `device`: the saved one, else the default (a
-/// phone's default is the desktop's layout in force, stacked).
-pub async fn layout_in_force<D: Database>(
-    db: &D,
-    host_id: &str,
-    device: Device,
-    variables: &[SeriesInfo],
-) -> Result<LayoutView, DbError> {
-    let saved = |device: Device| async move {
-        match db.layout(host_id, device.as_str()).await? {
-            Some(saved) => serde_json::from_str::<Vec<Panel>>(&saved.panels_json)
-                .map(|panels| Some((saved.updated_at_ms, panels)))
-                .map_err(|e| DbError::Corrupt(format!("{device} layout of {host_id}: {e}"))),
-            None => Ok(None),
-        }
-    };
-    if let Some((at, panels)) = saved(device).await? {
-        return Ok(LayoutView {
-            device,
-            saved: true,
-            updated_at_ms: Some(at),
-            panels,
-        });
-    }
-    let panels = match device {
-        Device::Desktop => layout::default_layout(variables),
-        Device::Mobile => match saved(Device::Desktop).await? {
-            Some((_, desktop)) => layout::stacked(&desktop),
-            None => layout::stacked(&layout::default_layout(variables)),
-        },
-    };
-    Ok(LayoutView {
-        device,
-        saved: false,
-        updated_at_ms: None,
-        panels,
-    })
-}
-
 fn current_values(variables: &[SeriesInfo]) -> HashMap<&str, Option<f64>> {
     variables
         .iter()
@@ -146,8 +97,8 @@ pub(super) async fn server<D: Database>(
         Err(e) => return failed("reading a dashboard", e),
     };
     let (desktop, mobile) = match tokio::try_join!(
-        layout_in_force(&state.db, id, Device::Desktop, &variables),
-        layout_in_force(&state.db, id, Device::Mobile, &variables)
+        layouts::in_force(&state.db, id, Device::Desktop, &variables),
+        layouts::in_force(&state.db, id, Device::Mobile, &variables)
     ) {
         Ok(both) => both,
         Err(e) => return failed("reading a layout", e),
@@ -164,7 +115,7 @@ pub(super) async fn server<D: Database>(
         .collect();
     let data = PageData {
         host: &host.id,
-        can_edit: user.role.0.can_edit(),
+        can_edit: super::actor(&user).changes(),
         desktop,
         mobile,
         texts,

@@ -65,10 +65,6 @@ async fn mail<D: Database>(state: &AppState<D>, to: &str, subject: &str, body: S
     }
 }
 
-fn is_admin(user: &SessionUser) -> bool {
-    user.role.0 <= Role::Admin
-}
-
 #[derive(Debug, Default)]
 struct Said {
     invited: Option<(String, String, bool)>,
@@ -106,7 +102,7 @@ async fn members_page<D: Database>(
         "members.html",
         Some(user),
         minijinja::context! {
-            page => "members", members => minijinja::value::Serde(&members), admin => is_admin(user),
+            page => "members", members => minijinja::value::Serde(&members), admin => super::actor(user).administers(),
             owner => user.role.0 == Role::Owner, me => user.user_id.as_str(), invitations => invitations,
             invited => invited, link => link, mailed => mailed, error => said.error,
             mail_ready => state.delivery.mailer.is_some(),
@@ -144,7 +140,7 @@ pub(super) async fn invite<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<InviteForm>,
 ) -> Response {
-    if !is_admin(&user) {
+    if !super::actor(&user).administers() {
         return not_allowed();
     }
     let refuse = |why: String| refused(&state, &user, why);
@@ -217,7 +213,7 @@ fn may_change(user: &SessionUser, target: &Member, role: Option<Role>) -> Result
     if target.user_id == user.user_id && role.is_none() {
         return Ok(());
     }
-    if !is_admin(user) {
+    if !super::actor(user).administers() {
         return Err("Only owners and admins change members.".into());
     }
     let owners_only = target.role.0 == Role::Owner || role == Some(Role::Owner);
@@ -292,7 +288,7 @@ pub(super) async fn withdraw<D: Database>(
     Path(id): Path<String>,
     Change { user, .. }: Change<NoFields>,
 ) -> Response {
-    if !is_admin(&user) {
+    if !super::actor(&user).administers() {
         return not_allowed();
     }
     let Ok(hash) = hex::decode(&id) else {

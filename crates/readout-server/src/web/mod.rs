@@ -8,7 +8,7 @@ mod alerts;
 mod change;
 mod channels;
 pub mod dashboard;
-pub mod layout;
+mod error;
 mod links;
 mod outputs;
 mod pages;
@@ -18,24 +18,20 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN, X_CONTENT_TYPE_OPTIONS};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use readout_storage::{Database, SessionUser};
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 use crate::route_list::Routes;
+use crate::session::{COOKIE_NAME, csrf_ok, current_user};
 use crate::state::AppState;
 pub use accounts::{LoginLimiter, PasswordGate};
 use change::{Change, NoFields, Submitted};
-
-/// The session cookie's name.
-const COOKIE_NAME: &str = "readout_session";
+use error::PageError;
 
 /// Files served under `/static/`, compiled in.
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -389,37 +385,9 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
     }
 }
 
-/// The session token in the request's cookies, if any.
-pub(super) fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
-}
-
-/// Whether a form or header carries the session's CSRF token.
-pub(crate) fn csrf_ok(user: &SessionUser, sent: &str) -> bool {
-    !sent.is_empty() && bool::from(user.csrf_token.as_bytes().ct_eq(sent.as_bytes()))
-}
-
-/// The signed-in user, if the request carries a live session.
-pub(crate) async fn current_user<D: Database>(
-    state: &AppState<D>,
-    headers: &HeaderMap,
-) -> Option<SessionUser> {
-    let token = session_token(headers)?;
-    let hash = crate::keys::hash_secret(&token);
-    match state.db.session(&hash, crate::now_ms()).await {
-        Ok(user) => user,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading a session failed");
-            None
-        }
-    }
+/// The signed-in user as the application rules see them.
+fn actor(user: &SessionUser) -> readout_app::Actor {
+    readout_app::Actor::member(user, readout_app::Via::Session)
 }
 
 /// A page's signed-in user; anyone else is sent to the login page.
@@ -487,18 +455,6 @@ mod tests {
         }
         let size = gz.finish().expect("gzip").len();
         assert!(size < 300 * 1024, "{size} bytes of gzipped script");
-    }
-
-    #[test]
-    fn the_session_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; readout_session=rs_x; b=2"),
-        );
-        assert_eq!(session_token(&headers).as_deref(), Some("rs_x"));
-        headers.insert(COOKIE, HeaderValue::from_static("readout_sessionx=1"));
-        assert_eq!(session_token(&headers), None);
     }
 
     #[test]

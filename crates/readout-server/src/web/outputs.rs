@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::dashboard::{WorkspaceHost, not_found};
 use super::pages::failed;
-use crate::routes::variables::command_line;
 use crate::state::AppState;
 
 /// `2026-11-25 12:03:07 UTC`.
@@ -57,7 +56,7 @@ pub(super) async fn list<D: Database>(
         .iter()
         .map(|o| OutputRow {
             name: o.name.clone(),
-            command: command_line(&host, &o.name),
+            command: host.command_line(&o.name),
             at: when(o.started_at_ms),
             ending: ending(&o.outcome),
             failed: o.outcome.exit_code != Some(0),
@@ -129,7 +128,7 @@ pub(super) async fn one<D: Database>(
         Some(&user),
         minijinja::context! {
             page => "servers", tab => "outputs", host => minijinja::value::Serde(&host),
-            name => name.as_str(), command => command_line(&host, &name),
+            name => name.as_str(), command => host.command_line(&name),
             cycle_id => output.cycle_id.as_str(), at => when(output.started_at_ms),
             ending => ending(&output.outcome), failed => output.outcome.exit_code != Some(0),
             text => String::from_utf8_lossy(&output.output).as_ref(),

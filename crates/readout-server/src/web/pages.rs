@@ -259,7 +259,7 @@ pub(super) async fn logout<D: Database>(
     headers: HeaderMap,
     _: Change<NoFields>,
 ) -> Response {
-    if let Some(token) = super::session_token(&headers) {
+    if let Some(token) = crate::session::session_token(&headers) {
         let hash = crate::keys::hash_secret(&token);
         if let Err(e) = state.db.delete_session(&hash).await {
             return failed("ending a session", e);
@@ -405,17 +405,13 @@ pub(super) async fn servers<D: Database>(
         Some(&user),
         minijinja::context! {
             page => "servers", servers => minijinja::value::Serde(&rows),
-            can_edit => user.role.0.can_edit(), counts => counts,
+            can_edit => super::actor(&user).changes(), counts => counts,
         },
     )
 }
 
 pub(super) fn not_allowed() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "your role in this workspace cannot change it: ask an owner or admin",
-    )
-        .into_response()
+    (StatusCode::FORBIDDEN, readout_app::ROLE_CANNOT_CHANGE).into_response()
 }
 
 fn add_server_page<D: Database>(
@@ -435,7 +431,7 @@ pub(super) async fn add_server_form<D: Database>(
     State(state): State<AppState<D>>,
     Viewer(user): Viewer,
 ) -> Response {
-    if !user.role.0.can_edit() {
+    if !super::actor(&user).changes() {
         return not_allowed();
     }
     add_server_page(&state, &user, "", None)
@@ -453,7 +449,7 @@ pub(super) async fn add_server<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<AddServerForm>,
 ) -> Response {
-    if !user.role.0.can_edit() {
+    if !super::actor(&user).changes() {
         return not_allowed();
     }
     let name = form.name.trim();

@@ -84,7 +84,7 @@ pub(super) async fn list<D: Database>(
         minijinja::context! {
             page => "servers", tab => "sources", host => minijinja::value::Serde(&host),
             rows => minijinja::value::Serde(&rows), invalid => minijinja::value::Serde(&report.invalid),
-            reported => host.last_seen_at_ms.is_some(), can_edit => user.role.0.can_edit(),
+            reported => host.last_seen_at_ms.is_some(), can_edit => super::actor(&user).changes(),
         },
     )
 }
@@ -156,7 +156,7 @@ pub(super) async fn editor<D: Database>(
         host: &host.id,
         command: &name,
         parser,
-        can_edit: user.role.0.can_edit(),
+        can_edit: super::actor(&user).changes(),
     };
     state.web.render(
         "source.html",
@@ -168,7 +168,7 @@ pub(super) async fn editor<D: Database>(
             output => output.as_ref().map(|o| String::from_utf8_lossy(&o.output).into_owned()),
             output_at => output.as_ref().map(|o| when(o.started_at_ms)),
             variables => minijinja::value::Serde(&rows), data => minijinja::value::Serde(&data),
-            can_edit => user.role.0.can_edit(),
+            can_edit => super::actor(&user).changes(),
         },
     )
 }

@@ -1,13 +1,14 @@
-//! A dashboard's layout, without I/O: chart and text panels on a grid,
-//! the default layout a host gets from the variables its presets produce,
-//! the checks a saved layout must pass, and text panels' `{{ variable }}`.
+//! A dashboard's layout: chart and text panels on a grid, the default
+//! layout a host gets from the variables its presets produce, the checks a
+//! saved layout must pass, text panels' `{{ variable }}`, and the layout in
+//! force for a device (read from the store).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use readout_notify::context::{unit_of, value_text};
-use readout_storage::SeriesInfo;
+use readout_storage::{Database, DbError, SeriesInfo};
 use serde::{Deserialize, Serialize};
 
 /// Grid columns on a desktop.
@@ -401,6 +402,55 @@ pub fn render_text(text: &str, values: &HashMap<&str, Option<f64>>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A layout as the page and the API hand it out.
+#[derive(Debug, Serialize)]
+pub struct LayoutView {
+    pub device: Device,
+    /// Whether someone saved it; otherwise it is the default one.
+    pub saved: bool,
+    pub updated_at_ms: Option<i64>,
+    pub panels: Vec<Panel>,
+}
+
+/// The layout in force for `device`: the saved one, else the default (a
+/// phone's default is the desktop's layout in force, stacked).
+pub async fn in_force<D: Database>(
+    db: &D,
+    host_id: &str,
+    device: Device,
+    variables: &[SeriesInfo],
+) -> Result<LayoutView, DbError> {
+    let saved = |device: Device| async move {
+        match db.layout(host_id, device.as_str()).await? {
+            Some(saved) => serde_json::from_str::<Vec<Panel>>(&saved.panels_json)
+                .map(|panels| Some((saved.updated_at_ms, panels)))
+                .map_err(|e| DbError::Corrupt(format!("{device} layout of {host_id}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    if let Some((at, panels)) = saved(device).await? {
+        return Ok(LayoutView {
+            device,
+            saved: true,
+            updated_at_ms: Some(at),
+            panels,
+        });
+    }
+    let panels = match device {
+        Device::Desktop => default_layout(variables),
+        Device::Mobile => match saved(Device::Desktop).await? {
+            Some((_, desktop)) => stacked(&desktop),
+            None => stacked(&default_layout(variables)),
+        },
+    };
+    Ok(LayoutView {
+        device,
+        saved: false,
+        updated_at_ms: None,
+        panels,
+    })
 }
 
 #[cfg(test)]

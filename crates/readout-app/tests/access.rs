@@ -1,0 +1,281 @@
+//! Who may do what, asked of the application layer itself (no HTTP): every
+//! channel and route operation, by every role, through a session and
+//! through tokens, on its own workspace and on another's, against a real
+//! SQLite store.
+
+use readout_alerting::route::{Notice, NoticeKind};
+use readout_app::channels::{self, ChannelCheck, ChannelSpec, RouteSpec, Saving};
+use readout_app::{Actor, AppError, Member, Via};
+use readout_notify::ChannelConfig;
+use readout_storage::{Accounts as _, Alerts as _, Joining, Role, User};
+use readout_storage_sqlite::SqliteStore;
+use serde_json::json;
+
+/// Channels are checked by the server's delivery (relay, reachable URL);
+/// which checks pass is not what these tests are about.
+struct AnyChannel;
+
+impl ChannelCheck for AnyChannel {
+    async fn check(&self, _: &ChannelConfig) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+const NOW: i64 = 1_800_000_000_000;
+
+/// Workspace A with channel `ch_a` and route `rt_a` to it; workspace B
+/// with `ch_b`; the operator's own `ch_op`.
+async fn store(dir: &tempfile::TempDir) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("readout.db").display());
+    let db = SqliteStore::open(&url).await.expect("open the store");
+    for (id, joining) in [
+        (
+            "u_a",
+            Joining::FirstOwner {
+                workspace_id: "ws_a".into(),
+                workspace_name: "A".into(),
+            },
+        ),
+        (
+            "u_b",
+            Joining::NewWorkspace {
+                workspace_id: "ws_b".into(),
+                workspace_name: "B".into(),
+            },
+        ),
+    ] {
+        let user = User {
+            id: id.into(),
+            email: format!("{id}@example.org"),
+            name: id.into(),
+            password_hash: String::new(),
+            created_at_ms: NOW,
+        };
+        db.add_user(&user, &joining).await.expect("a workspace");
+    }
+    let mail = readout_storage::json_text(&email());
+    for (id, workspace) in [
+        ("ch_a", Some("ws_a")),
+        ("ch_b", Some("ws_b")),
+        ("ch_op", None),
+    ] {
+        db.put_channel(id, workspace, id, &mail, NOW)
+            .await
+            .expect("a channel");
+    }
+    let route = route_to("ch_a").route;
+    db.put_route("rt_a", Some("ws_a"), "rt_a", &route, NOW)
+        .await
+        .expect("a route");
+    db
+}
+
+fn email() -> ChannelConfig {
+    serde_json::from_value(json!({"kind": "email", "to": ["ops@example.org"]})).expect("email")
+}
+
+fn route_to(cid: &str) -> RouteSpec {
+    serde_json::from_value(json!({"name": "to it", "channels": [cid]})).expect("route")
+}
+
+fn member(workspace: &str, role: Role, via: Via) -> Actor {
+    Actor::Member(Member {
+        user_id: "u".into(),
+        name: "U".into(),
+        workspace_id: workspace.into(),
+        role,
+        via,
+    })
+}
+
+/// How an operation ended, as a person would be told.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Answer {
+    Done,
+    /// The operation ran, and refused for what was asked (a route still
+    /// sends to the channel): not a matter of access.
+    Refused,
+    Forbidden,
+    NotFound,
+}
+
+fn answer<T>(result: Result<T, AppError>) -> Answer {
+    match result {
+        Ok(_) => Answer::Done,
+        Err(AppError::Invalid(_) | AppError::Conflict(_)) => Answer::Refused,
+        Err(AppError::Forbidden(_)) => Answer::Forbidden,
+        Err(AppError::NotFound(_)) => Answer::NotFound,
+        Err(AppError::Internal(e)) => panic!("internal error: {e}"),
+    }
+}
+
+const OPERATIONS: [&str; 9] = [
+    "read channel",
+    "add channel",
+    "change channel",
+    "test channel",
+    "delete channel",
+    "read route",
+    "add route",
+    "change route",
+    "delete route",
+];
+
+async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
+    let spec = ChannelSpec {
+        name: "renamed".into(),
+        config: email(),
+    };
+    let notice = Notice {
+        kind: NoticeKind::Test,
+        host_id: String::new(),
+        host_name: "readout".into(),
+        at_ms: NOW,
+        events: Vec::new(),
+        values: Default::default(),
+    };
+    match op {
+        "read channel" => answer(channels::channel(actor, db, "ch_a").await),
+        "add channel" => answer(
+            channels::save_channel(actor, db, &AnyChannel, Saving::New("ch_new"), &spec, NOW).await,
+        ),
+        "change channel" => answer(
+            channels::save_channel(actor, db, &AnyChannel, Saving::Existing("ch_a"), &spec, NOW)
+                .await,
+        ),
+        "test channel" => answer(channels::test_channel(actor, db, "ch_a", &notice, NOW).await),
+        "delete channel" => answer(channels::remove_channel(actor, db, "ch_a").await),
+        "read route" => answer(channels::route(actor, db, "rt_a").await),
+        "add route" => answer(
+            channels::save_route(actor, db, Saving::New("rt_new"), &route_to("ch_a"), NOW).await,
+        ),
+        "change route" => answer(
+            channels::save_route(actor, db, Saving::Existing("rt_a"), &route_to("ch_a"), NOW).await,
+        ),
+        "delete route" => answer(channels::remove_route(actor, db, "rt_a").await),
+        other => panic!("no operation {other:?}"),
+    }
+}
+
+/// What an actor who may keep workspace A's alerting gets from each
+/// operation: done, but a channel a route sends to stays; a member of
+/// another workspace adding a route to A's channel is not found.
+fn allowed(op: &str, actor: &Actor) -> Answer {
+    match (op, actor) {
+        // B's own new channel is theirs.
+        ("add channel", _) => Answer::Done,
+        // A's channel and route are not B's to read, change or route to.
+        (_, Actor::Member(m)) if m.workspace_id != "ws_a" => Answer::NotFound,
+        ("delete channel", _) => Answer::Refused,
+        _ => Answer::Done,
+    }
+}
+
+#[tokio::test]
+async fn every_channel_and_route_operation_asks_role_token_and_workspace() {
+    let write = Via::Token { write: true };
+    let read = Via::Token { write: false };
+    // (who, may keep alerting at all)
+    let actors = [
+        ("operator", Actor::Operator, true),
+        ("owner", member("ws_a", Role::Owner, Via::Session), true),
+        ("admin", member("ws_a", Role::Admin, Via::Session), true),
+        (
+            "admin's write token",
+            member("ws_a", Role::Admin, write),
+            true,
+        ),
+        ("editor", member("ws_a", Role::Editor, Via::Session), false),
+        ("viewer", member("ws_a", Role::Viewer, Via::Session), false),
+        (
+            "viewer's write token",
+            member("ws_a", Role::Viewer, write),
+            false,
+        ),
+        (
+            "owner's read token",
+            member("ws_a", Role::Owner, read),
+            false,
+        ),
+        (
+            "owner of B",
+            member("ws_b", Role::Owner, Via::Session),
+            true,
+        ),
+        (
+            "owner of B's write token",
+            member("ws_b", Role::Owner, write),
+            true,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for op in OPERATIONS {
+        for (who, actor, may) in &actors {
+            let dir = tempfile::tempdir().expect("a directory");
+            let db = store(&dir).await;
+            let expected = if *may {
+                allowed(op, actor)
+            } else {
+                Answer::Forbidden
+            };
+            let got = run(op, actor, &db).await;
+            if got != expected {
+                wrong.push(format!("{op} as {who}: {got:?}, expected {expected:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// What an operation refused changed nothing, and lists show only what
+/// the actor keeps.
+#[tokio::test]
+async fn another_workspace_neither_sees_nor_borrows_nor_changes() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let db = store(&dir).await;
+    let b = member("ws_b", Role::Owner, Via::Session);
+    let names = |rows: Vec<String>| rows.join(",");
+    let seen = channels::channels(&b, &db).await.expect("B's channels");
+    assert_eq!(names(seen.into_iter().map(|c| c.id).collect()), "ch_b");
+    assert!(
+        channels::routes(&b, &db)
+            .await
+            .expect("B's routes")
+            .is_empty()
+    );
+    // Borrowing A's channel for B's own route, or the operator's.
+    for cid in ["ch_a", "ch_op"] {
+        let spec = route_to(cid);
+        let borrowed = channels::save_route(&b, &db, Saving::New("rt_b"), &spec, NOW).await;
+        assert_eq!(answer(borrowed), Answer::NotFound, "{cid}");
+    }
+    let deleted = channels::remove_route(&b, &db, "rt_a").await;
+    assert_eq!(answer(deleted), Answer::NotFound);
+    let all = channels::routes(&Actor::Operator, &db)
+        .await
+        .expect("all routes");
+    assert_eq!(
+        all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["rt_a"],
+        "nothing added, nothing deleted"
+    );
+    let ch_a = db.channel("ch_a").await.expect("A's channel");
+    assert_eq!(ch_a.name, "ch_a", "unchanged");
+    // A new channel of B's is B's, not the operator's.
+    let spec = ChannelSpec {
+        name: "b pager".into(),
+        config: email(),
+    };
+    let made = channels::save_channel(&b, &db, &AnyChannel, Saving::New("ch_b2"), &spec, NOW);
+    assert_eq!(
+        made.await.expect("made").workspace_id.as_deref(),
+        Some("ws_b")
+    );
+    // The operator routes to any channel; an unknown one is named.
+    let spec = route_to("ch_zz");
+    let unknown = channels::save_route(&Actor::Operator, &db, Saving::New("rt_x"), &spec, NOW);
+    match unknown.await {
+        Err(AppError::Invalid(why)) => assert_eq!(why, "no channel has the id \"ch_zz\""),
+        other => panic!("{other:?}"),
+    }
+}
