@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use readout_alerting::Rule;
 use readout_alerting::route::NoticeKind;
 use readout_alerting::window::Window;
+use readout_app::Actor;
 use readout_app::channels::{self, ChannelSpec, RouteSpec, Saving};
 use readout_notify::ChannelConfig;
 use readout_storage::{
@@ -245,16 +246,18 @@ pub async fn create_channel<D: Database>(
     JsonBody(spec): JsonBody<ChannelSpec>,
 ) -> Result<(StatusCode, Json<Channel>), ApiError> {
     let id = new_id("ch_")?;
-    let saving = Saving::New(&id);
-    let row = channels::save_channel(
-        &actor,
-        &state.db,
-        &*state.delivery,
-        saving,
-        &spec,
-        crate::now_ms(),
-    );
-    Ok((StatusCode::CREATED, Json(channel(row.await?)?)))
+    let saved = save_channel(&state, &actor, Saving::New(&id), &spec).await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+async fn save_channel<D: Database>(
+    state: &AppState<D>,
+    actor: &Actor,
+    saving: Saving<'_>,
+    spec: &ChannelSpec,
+) -> Result<Channel, ApiError> {
+    let now = crate::now_ms();
+    channel(channels::save_channel(actor, &state.db, &*state.delivery, saving, spec, now).await?)
 }
 
 pub async fn get_channel<D: Database>(
@@ -273,16 +276,8 @@ pub async fn update_channel<D: Database>(
     Path(cid): Path<String>,
     JsonBody(spec): JsonBody<ChannelSpec>,
 ) -> Result<Json<Channel>, ApiError> {
-    let saving = Saving::Existing(&cid);
-    let row = channels::save_channel(
-        &actor,
-        &state.db,
-        &*state.delivery,
-        saving,
-        &spec,
-        crate::now_ms(),
-    );
-    Ok(Json(channel(row.await?)?))
+    let saved = save_channel(&state, &actor, Saving::Existing(&cid), &spec).await?;
+    Ok(Json(saved))
 }
 
 pub async fn delete_channel<D: Database>(
