@@ -10,8 +10,10 @@
 #![forbid(unsafe_code)]
 
 mod actor;
+pub mod alerting;
 pub mod channels;
 mod error;
+pub mod hosts;
 pub mod layouts;
 mod name;
 

@@ -1,13 +1,14 @@
 //! Who may do what, asked of the application layer itself (no HTTP): every
-//! channel and route operation, by every role, through a session and
+//! host, window, channel and route operation, by every role, through a session and
 //! through tokens, on its own workspace and on another's, against a real
 //! SQLite store.
 
 use readout_alerting::route::{Notice, NoticeKind};
+use readout_alerting::window::Window;
 use readout_app::channels::{self, ChannelCheck, ChannelSpec, RouteSpec, Saving};
-use readout_app::{Actor, AppError, Member, Via};
+use readout_app::{Actor, AppError, Member, Via, alerting, hosts};
 use readout_notify::ChannelConfig;
-use readout_storage::{Accounts as _, Alerts as _, Joining, Role, User};
+use readout_storage::{Accounts as _, Alerts as _, Database as _, Joining, NewHost, Role, User};
 use readout_storage_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -23,8 +24,9 @@ impl ChannelCheck for AnyChannel {
 
 const NOW: i64 = 1_800_000_000_000;
 
-/// Workspace A with channel `ch_a` and route `rt_a` to it; workspace B
-/// with `ch_b`; the operator's own `ch_op`.
+/// Workspace A with host `h_a`, a maintenance window `mw_a` on it, channel
+/// `ch_a` and route `rt_a` to it; workspace B with host `h_b` and `ch_b`;
+/// the operator's own `ch_op`.
 async fn store(dir: &tempfile::TempDir) -> SqliteStore {
     let url = format!("sqlite://{}", dir.path().join("readout.db").display());
     let db = SqliteStore::open(&url).await.expect("open the store");
@@ -63,6 +65,20 @@ async fn store(dir: &tempfile::TempDir) -> SqliteStore {
             .await
             .expect("a channel");
     }
+    for (id, workspace) in [("h_a", "ws_a"), ("h_b", "ws_b")] {
+        let host = NewHost {
+            id: id.into(),
+            name: id.into(),
+            key_hash: vec![0; 32],
+            created_at_ms: NOW,
+            workspace_id: Some(workspace.into()),
+            sources: Vec::new(),
+        };
+        db.create_host(&host).await.expect("a host");
+    }
+    db.put_window("mw_a", &window_on("h_a"), NOW)
+        .await
+        .expect("a window");
     let route = route_to("ch_a").route;
     db.put_route("rt_a", Some("ws_a"), "rt_a", &route, NOW)
         .await
@@ -76,6 +92,12 @@ fn email() -> ChannelConfig {
 
 fn route_to(cid: &str) -> RouteSpec {
     serde_json::from_value(json!({"name": "to it", "channels": [cid]})).expect("route")
+}
+
+fn window_on(host: &str) -> Window {
+    let schedule =
+        json!({"kind": "once", "from": "2027-01-01T00:00:00Z", "to": "2027-01-01T01:00:00Z"});
+    serde_json::from_value(json!({"host": host, "schedule": schedule})).expect("window")
 }
 
 fn member(workspace: &str, role: Role, via: Via) -> Actor {
@@ -109,16 +131,27 @@ fn answer<T>(result: Result<T, AppError>) -> Answer {
     }
 }
 
-const OPERATIONS: [&str; 9] = [
-    "read channel",
-    "add channel",
-    "change channel",
-    "test channel",
-    "delete channel",
-    "read route",
-    "add route",
-    "change route",
-    "delete route",
+/// What an operation needs: any member, an editor, or an administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Member,
+    Editor,
+    Admin,
+}
+
+const OPERATIONS: [(&str, Needs); 12] = [
+    ("read host", Needs::Member),
+    ("add window", Needs::Editor),
+    ("delete window", Needs::Editor),
+    ("read channel", Needs::Admin),
+    ("add channel", Needs::Admin),
+    ("change channel", Needs::Admin),
+    ("test channel", Needs::Admin),
+    ("delete channel", Needs::Admin),
+    ("read route", Needs::Admin),
+    ("add route", Needs::Admin),
+    ("change route", Needs::Admin),
+    ("delete route", Needs::Admin),
 ];
 
 async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
@@ -135,6 +168,11 @@ async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
         values: Default::default(),
     };
     match op {
+        "read host" => answer(hosts::host(actor, db, "h_a").await),
+        "add window" => {
+            answer(alerting::add_window(actor, db, "mw_new", window_on("h_a"), NOW).await)
+        }
+        "delete window" => answer(alerting::remove_window(actor, db, "mw_a").await),
         "read channel" => answer(channels::channel(actor, db, "ch_a").await),
         "add channel" => answer(
             channels::save_channel(actor, db, &AnyChannel, Saving::New("ch_new"), &spec, NOW).await,
@@ -172,48 +210,64 @@ fn allowed(op: &str, actor: &Actor) -> Answer {
 }
 
 #[tokio::test]
-async fn every_channel_and_route_operation_asks_role_token_and_workspace() {
+async fn every_operation_asks_role_token_and_workspace() {
     let write = Via::Token { write: true };
     let read = Via::Token { write: false };
-    // (who, may keep alerting at all)
+    use Needs::{Admin, Editor, Member};
+    // (who, as whom, the most they may do)
     let actors = [
-        ("operator", Actor::Operator, true),
-        ("owner", member("ws_a", Role::Owner, Via::Session), true),
-        ("admin", member("ws_a", Role::Admin, Via::Session), true),
+        ("operator", Actor::Operator, Admin),
+        ("owner", member("ws_a", Role::Owner, Via::Session), Admin),
+        ("admin", member("ws_a", Role::Admin, Via::Session), Admin),
         (
             "admin's write token",
             member("ws_a", Role::Admin, write),
-            true,
+            Admin,
         ),
-        ("editor", member("ws_a", Role::Editor, Via::Session), false),
-        ("viewer", member("ws_a", Role::Viewer, Via::Session), false),
+        ("editor", member("ws_a", Role::Editor, Via::Session), Editor),
+        (
+            "editor's write token",
+            member("ws_a", Role::Editor, write),
+            Editor,
+        ),
+        ("viewer", member("ws_a", Role::Viewer, Via::Session), Member),
         (
             "viewer's write token",
             member("ws_a", Role::Viewer, write),
-            false,
+            Member,
         ),
         (
             "owner's read token",
             member("ws_a", Role::Owner, read),
-            false,
+            Member,
         ),
         (
             "owner of B",
             member("ws_b", Role::Owner, Via::Session),
-            true,
+            Admin,
         ),
         (
             "owner of B's write token",
             member("ws_b", Role::Owner, write),
-            true,
+            Admin,
+        ),
+        (
+            "viewer of B",
+            member("ws_b", Role::Viewer, Via::Session),
+            Member,
         ),
     ];
+    let rank = |n: Needs| match n {
+        Member => 0,
+        Editor => 1,
+        Admin => 2,
+    };
     let mut wrong = Vec::new();
-    for op in OPERATIONS {
-        for (who, actor, may) in &actors {
+    for (op, needs) in OPERATIONS {
+        for (who, actor, most) in &actors {
             let dir = tempfile::tempdir().expect("a directory");
             let db = store(&dir).await;
-            let expected = if *may {
+            let expected = if rank(needs) <= rank(*most) {
                 allowed(op, actor)
             } else {
                 Answer::Forbidden

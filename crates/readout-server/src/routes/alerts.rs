@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use readout_alerting::Rule;
 use readout_alerting::route::NoticeKind;
 use readout_alerting::window::Window;
-use readout_app::Actor;
 use readout_app::channels::{self, ChannelSpec, RouteSpec, Saving};
+use readout_app::{Actor, alerting};
 use readout_notify::ChannelConfig;
 use readout_storage::{
     Attempt, ChannelRow, Database, Incident, IncidentEvent, NotificationRow, RouteRow, RuleStatus,
@@ -25,12 +25,6 @@ fn new_id(prefix: &str) -> Result<String, ApiError> {
         tracing::error!(error = %e, "cannot make an id");
         ApiError::internal()
     })
-}
-
-fn check_name(name: &str, what: &str) -> Result<String, ApiError> {
-    readout_app::Name::parse(name)
-        .map(readout_app::Name::into_string)
-        .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
 }
 
 #[derive(Debug, Serialize)]
@@ -152,15 +146,11 @@ pub struct AckBody {
 
 pub async fn acknowledge<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(iid): Path<i64>,
     JsonBody(body): JsonBody<AckBody>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let by = check_name(&body.by, "who acknowledges")?;
-    state
-        .db
-        .acknowledge(iid, &by, crate::now_ms())
-        .await
-        .map_err(not_found(format!("incident {iid}")))?;
+    alerting::acknowledge(&actor, &state.db, iid, &body.by, crate::now_ms()).await?;
     get_incident(State(state), Path(iid)).await
 }
 
@@ -172,33 +162,20 @@ pub async fn list_windows<D: Database>(
 
 pub async fn create_window<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     JsonBody(window): JsonBody<Window>,
 ) -> Result<(StatusCode, Json<WindowRow>), ApiError> {
-    window
-        .check()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let Some(host) = &window.host {
-        live_host(&state.db, host).await?;
-    }
     let id = new_id("mw_")?;
-    let now = crate::now_ms();
-    state.db.put_window(&id, &window, now).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(WindowRow {
-            id,
-            window: readout_storage::JsonText(window),
-            created_at_ms: now,
-        }),
-    ))
+    let row = alerting::add_window(&actor, &state.db, &id, window, crate::now_ms()).await?;
+    Ok((StatusCode::CREATED, Json(row)))
 }
 
 pub async fn delete_window<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     Path(wid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let done = state.db.delete_window(&wid).await;
-    done.map_err(not_found(format!("maintenance window {wid}")))?;
+    alerting::remove_window(&actor, &state.db, &wid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,9 +14,10 @@ use readout_storage::{Database, DbError, Incident, NotificationRow, SessionUser}
 use serde::{Deserialize, Serialize};
 
 use super::outputs::when;
-use super::pages::{failed, not_allowed};
-use super::{Change, NoFields, Viewer};
+use super::pages::failed;
+use super::{Change, NoFields, PageError, Viewer};
 use crate::state::AppState;
+use readout_app::{AppError, alerting, hosts};
 
 #[derive(Debug, Serialize)]
 struct IncidentRow {
@@ -374,30 +375,20 @@ fn window_from(form: &Fields, host: &str) -> Result<Window, String> {
 pub(super) async fn add_window<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<Fields>,
-) -> Response {
-    if !super::actor(&user).changes() {
-        return not_allowed();
-    }
-    let host = form.get("host");
-    if let Some(page) = not_ours(&state, &user, host).await {
-        return page;
-    }
-    let window = match window_from(&form, host) {
+) -> Result<Response, PageError> {
+    let actor = super::actor(&user);
+    actor.may_change()?;
+    let window = match window_from(&form, form.get("host")) {
         Ok(window) => window,
         Err(why) => {
             let why = format!("Window not added: {why}.");
             let refused = Filled::refused("maintenance", why, form);
-            return render(&state, &user, None, Some(refused)).await;
+            return Ok(render(&state, &user, None, Some(refused)).await);
         }
     };
-    let id = match crate::keys::new_id("mw_") {
-        Ok(id) => id,
-        Err(e) => return failed("making a window id", e),
-    };
-    match state.db.put_window(&id, &window, crate::now_ms()).await {
-        Ok(()) => Redirect::to("/alerts#maintenance").into_response(),
-        Err(e) => failed("saving a window", e),
-    }
+    let id = crate::keys::new_id("mw_").map_err(|e| PageError::internal("a window id", e))?;
+    alerting::add_window(&actor, &state.db, &id, window, crate::now_ms()).await?;
+    Ok(Redirect::to("/alerts#maintenance").into_response())
 }
 
 /// Removes a maintenance window of one of the workspace's servers.
@@ -405,41 +396,9 @@ pub(super) async fn delete_window<D: Database>(
     State(state): State<AppState<D>>,
     Path(wid): Path<String>,
     Change { user, .. }: Change<NoFields>,
-) -> Response {
-    if !super::actor(&user).changes() {
-        return not_allowed();
-    }
-    let windows = match state.db.windows().await {
-        Ok(windows) => windows,
-        Err(e) => return failed("reading windows", e),
-    };
-    let Some(host) = windows
-        .iter()
-        .find(|w| w.id == wid)
-        .and_then(|w| w.window.0.host.clone())
-    else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if let Some(page) = not_ours(&state, &user, &host).await {
-        return page;
-    }
-    match state.db.delete_window(&wid).await {
-        Ok(()) | Err(DbError::NotFound) => Redirect::to("/alerts#maintenance").into_response(),
-        Err(e) => failed("deleting a window", e),
-    }
-}
-
-/// "Not found" unless `host_id` is one of the workspace's servers.
-async fn not_ours<D: Database>(
-    state: &AppState<D>,
-    user: &SessionUser,
-    host_id: &str,
-) -> Option<Response> {
-    match super::dashboard::host_in(state, user, host_id).await {
-        Ok(Some(_)) => None,
-        Ok(None) => Some(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Some(failed("reading a host", e)),
-    }
+) -> Result<Redirect, PageError> {
+    alerting::remove_window(&super::actor(&user), &state.db, &wid).await?;
+    Ok(Redirect::to("/alerts#maintenance"))
 }
 
 /// One incident of the workspace with its history of counted changes.
@@ -453,8 +412,8 @@ pub(super) async fn incident<D: Database>(
         Err(DbError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed("reading an incident", e),
     };
-    if let Some(page) = not_ours(&state, &user, &incident.host_id).await {
-        return page;
+    if let Err(e) = hosts::host(&super::actor(&user), &state.db, &incident.host_id).await {
+        return PageError::from(e).into_response();
     }
     let unit = unit_of(&incident.variable);
     let events: Vec<_> = events
@@ -481,22 +440,11 @@ pub(super) async fn acknowledge<D: Database>(
     State(state): State<AppState<D>>,
     Path(iid): Path<i64>,
     Change { user, .. }: Change<NoFields>,
-) -> Response {
-    if !super::actor(&user).changes() {
-        return not_allowed();
-    }
-    let incident = match state.db.incident(iid).await {
-        Ok((incident, _)) => incident,
-        Err(DbError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed("reading an incident", e),
-    };
-    if let Some(page) = not_ours(&state, &user, &incident.host_id).await {
-        return page;
-    }
-    match state.db.acknowledge(iid, &user.name, crate::now_ms()).await {
-        Ok(()) => Redirect::to("/alerts").into_response(),
+) -> Result<Redirect, PageError> {
+    let actor = super::actor(&user);
+    match alerting::acknowledge(&actor, &state.db, iid, &user.name, crate::now_ms()).await {
         // Resolved meanwhile: nothing left to acknowledge.
-        Err(DbError::NotFound | DbError::Conflict(_)) => Redirect::to("/alerts").into_response(),
-        Err(e) => failed("acknowledging", e),
+        Ok(()) | Err(AppError::Conflict(_)) => Ok(Redirect::to("/alerts")),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,5 +1,5 @@
 //! A server's dashboard: chart and text panels on a grid (see
-//! [`super::layout`]). The page carries both layouts, the desktop's and the
+//! [`readout_app::layouts`]). The page carries both layouts, the desktop's and the
 //! phone's, and `dashboard.js` draws the one that fits the screen.
 
 use std::collections::HashMap;
@@ -8,29 +8,14 @@ use axum::extract::{FromRequestParts, RawPathParams, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use readout_storage::{Database, DbError, Host, SeriesInfo, SessionUser};
+use readout_storage::{Database, Host, SeriesInfo, SessionUser};
 use serde::Serialize;
 
+use super::PageError;
 use super::Viewer;
 use super::pages::{failed, host_status};
 use crate::state::AppState;
 use readout_app::layouts::{self, Device, LayoutView, PanelKind, render_text};
-
-/// The host, if it is in the user's workspace; `None` otherwise, so
-/// another workspace's host looks the same as a missing one.
-pub(super) async fn host_in<D: Database>(
-    state: &AppState<D>,
-    user: &SessionUser,
-    id: &str,
-) -> Result<Option<Host>, DbError> {
-    match state.db.host(id).await {
-        Ok(host) if host.workspace_id.as_deref() == Some(user.workspace_id.as_str()) => {
-            Ok(Some(host))
-        }
-        Ok(_) | Err(DbError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// A page's server: the path's `{id}`, in the signed-in user's workspace
 /// (another workspace's looks the same as a missing one).
@@ -52,10 +37,10 @@ impl<D: Database> FromRequestParts<AppState<D>> for WorkspaceHost {
             .iter()
             .find_map(|(key, value)| (key == "id").then_some(value))
             .unwrap_or_default();
-        match host_in(state, &user, id).await {
-            Ok(Some(host)) => Ok(Self { user, host }),
-            Ok(None) => Err(not_found()),
-            Err(e) => Err(failed("reading a host", e)),
+        match readout_app::hosts::host(&super::actor(&user), &state.db, id).await {
+            Ok(host) => Ok(Self { user, host }),
+            Err(readout_app::AppError::NotFound(_)) => Err(not_found()),
+            Err(e) => Err(PageError::from(e).into_response()),
         }
     }
 }
