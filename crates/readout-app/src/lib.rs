@@ -15,6 +15,7 @@ pub mod channels;
 mod error;
 pub mod hosts;
 pub mod layouts;
+pub mod members;
 mod name;
 
 pub use actor::{Actor, Member, ROLE_CANNOT_CHANGE, Via};

@@ -6,7 +6,7 @@
 use readout_alerting::route::{Notice, NoticeKind};
 use readout_alerting::window::Window;
 use readout_app::channels::{self, ChannelCheck, ChannelSpec, RouteSpec, Saving};
-use readout_app::{Actor, AppError, Member, Via, alerting, hosts};
+use readout_app::{Actor, AppError, Member, Via, alerting, hosts, members};
 use readout_notify::ChannelConfig;
 use readout_storage::{Accounts as _, Alerts as _, Database as _, Joining, NewHost, Role, User};
 use readout_storage_sqlite::SqliteStore;
@@ -54,6 +54,17 @@ async fn store(dir: &tempfile::TempDir) -> SqliteStore {
             created_at_ms: NOW,
         };
         db.add_user(&user, &joining).await.expect("a workspace");
+    }
+    for (id, role) in [("u_admin", Role::Admin), ("u_view", Role::Viewer)] {
+        let user = User {
+            id: id.into(),
+            email: format!("{id}@example.org"),
+            name: id.into(),
+            password_hash: String::new(),
+            created_at_ms: NOW,
+        };
+        let joining = Joining::FirstWorkspace { role };
+        db.add_user(&user, &joining).await.expect("a member of A");
     }
     let mail = readout_storage::json_text(&email());
     for (id, workspace) in [
@@ -139,7 +150,9 @@ enum Needs {
     Admin,
 }
 
-const OPERATIONS: [(&str, Needs); 12] = [
+const OPERATIONS: [(&str, Needs); 14] = [
+    ("change a member's role", Needs::Admin),
+    ("take a member out", Needs::Admin),
     ("read host", Needs::Member),
     ("add window", Needs::Editor),
     ("delete window", Needs::Editor),
@@ -168,6 +181,10 @@ async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
         values: Default::default(),
     };
     match op {
+        "change a member's role" => {
+            answer(members::change_member(actor, db, "u_view", Some(Role::Editor)).await)
+        }
+        "take a member out" => answer(members::change_member(actor, db, "u_view", None).await),
         "read host" => answer(hosts::host(actor, db, "h_a").await),
         "add window" => {
             answer(alerting::add_window(actor, db, "mw_new", window_on("h_a"), NOW).await)
@@ -200,6 +217,8 @@ async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
 /// another workspace adding a route to A's channel is not found.
 fn allowed(op: &str, actor: &Actor) -> Answer {
     match (op, actor) {
+        // Members are changed from within their workspace.
+        ("change a member's role" | "take a member out", Actor::Operator) => Answer::Forbidden,
         // B's own new channel is theirs.
         ("add channel", _) => Answer::Done,
         // A's channel and route are not B's to read, change or route to.
@@ -332,4 +351,43 @@ async fn another_workspace_neither_sees_nor_borrows_nor_changes() {
         Err(AppError::Invalid(why)) => assert_eq!(why, "no channel has the id \"ch_zz\""),
         other => panic!("{other:?}"),
     }
+}
+
+/// Only an owner touches an owner or makes one; anyone may leave.
+#[tokio::test]
+async fn owners_are_an_owners_to_change_and_anyone_may_leave() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let db = store(&dir).await;
+    let as_user = |id: &str, role| {
+        let Actor::Member(mut m) = member("ws_a", role, Via::Session) else {
+            unreachable!()
+        };
+        m.user_id = id.into();
+        Actor::Member(m)
+    };
+    let admin = as_user("u_admin", Role::Admin);
+    let change = members::change_member(&admin, &db, "u_a", Some(Role::Viewer)).await;
+    assert_eq!(
+        answer(change),
+        Answer::Forbidden,
+        "an admin demotes the owner"
+    );
+    let change = members::change_member(&admin, &db, "u_view", Some(Role::Owner)).await;
+    assert_eq!(answer(change), Answer::Forbidden, "an admin makes an owner");
+    let viewer = as_user("u_view", Role::Viewer);
+    let change = members::change_member(&viewer, &db, "u_admin", None).await;
+    assert_eq!(
+        answer(change),
+        Answer::Forbidden,
+        "a viewer takes an admin out"
+    );
+    let left = members::change_member(&viewer, &db, "u_view", None).await;
+    assert_eq!(answer(left), Answer::Done, "a viewer leaves");
+    let owner = as_user("u_a", Role::Owner);
+    let change = members::change_member(&owner, &db, "u_admin", Some(Role::Owner)).await;
+    assert_eq!(
+        answer(change),
+        Answer::Done,
+        "the owner makes another owner"
+    );
 }

@@ -9,14 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use readout_notify::channel::Email;
-use readout_storage::{AccountLink, Database, DbError, Member, Role, SessionUser, User};
+use readout_storage::{AccountLink, Database, DbError, Role, SessionUser, User};
 use serde::Deserialize;
 
 use super::accounts::{self, MIN_PASSWORD, Signup};
 use super::pages::{failed, not_allowed, password_failed, signed_in};
-use super::{Change, ClientAddr, NoFields, Submitted, Viewer};
+use super::{Change, ClientAddr, NoFields, PageError, Submitted, Viewer};
 use crate::keys;
 use crate::state::AppState;
+use readout_app::{AppError, members};
 
 const INVITE_DAYS: i64 = 7;
 const RESET_MINUTES: i64 = 60;
@@ -206,56 +207,21 @@ pub(super) struct RoleForm {
     role: String,
 }
 
-/// Whether `user` may change `target`'s membership (to `role`, if given):
-/// owners and admins may, but only an owner touches an owner or makes
-/// one; anyone may leave.
-fn may_change(user: &SessionUser, target: &Member, role: Option<Role>) -> Result<(), String> {
-    if target.user_id == user.user_id && role.is_none() {
-        return Ok(());
-    }
-    if !super::actor(user).administers() {
-        return Err("Only owners and admins change members.".into());
-    }
-    let owners_only = target.role.0 == Role::Owner || role == Some(Role::Owner);
-    if owners_only && user.role.0 != Role::Owner {
-        return Err("Only an owner changes an owner's role or makes an owner.".into());
-    }
-    Ok(())
-}
-
-/// Changes a member's role, or (without a role) takes them out.
+/// Changes a member's role, or (without a role) takes them out; a
+/// refusal shows the members page with why.
 async fn change_member<D: Database>(
     state: &AppState<D>,
     user: &SessionUser,
     uid: &str,
     role: Option<Role>,
 ) -> Response {
-    let members = match state.db.members(&user.workspace_id).await {
-        Ok(members) => members,
-        Err(e) => return failed("listing members", e),
-    };
-    let Some(target) = members.iter().find(|m| m.user_id == uid) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
     let refuse = |why: String| refused(state, user, why);
-    if let Err(why) = may_change(user, target, role) {
-        return refuse(why).await;
-    }
-    let done = match role {
-        Some(role) => {
-            state
-                .db
-                .set_member_role(&user.workspace_id, uid, role)
-                .await
-        }
-        None => state.db.remove_member(&user.workspace_id, uid).await,
-    };
-    match done {
+    match members::change_member(&super::actor(user), &state.db, uid, role).await {
         Ok(()) if uid == user.user_id => Redirect::to("/servers").into_response(),
         Ok(()) => Redirect::to("/members").into_response(),
-        Err(DbError::NotFound) => StatusCode::NOT_FOUND.into_response(),
-        Err(DbError::Conflict(why)) => refuse(format!("Not changed: {why}.")).await,
-        Err(e) => failed("changing a member", e),
+        Err(AppError::Forbidden(why)) => refuse(why).await,
+        Err(AppError::Conflict(why)) => refuse(format!("Not changed: {why}.")).await,
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
