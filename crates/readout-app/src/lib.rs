@@ -17,6 +17,7 @@ pub mod hosts;
 pub mod layouts;
 pub mod members;
 mod name;
+pub mod sources;
 
 pub use actor::{Actor, Member, ROLE_CANNOT_CHANGE, Via};
 pub use error::AppError;

@@ -150,7 +150,8 @@ enum Needs {
     Admin,
 }
 
-const OPERATIONS: [(&str, Needs); 14] = [
+const OPERATIONS: [(&str, Needs); 15] = [
+    ("add host", Needs::Editor),
     ("change a member's role", Needs::Admin),
     ("take a member out", Needs::Admin),
     ("read host", Needs::Member),
@@ -185,6 +186,21 @@ async fn run(op: &str, actor: &Actor, db: &SqliteStore) -> Answer {
             answer(members::change_member(actor, db, "u_view", Some(Role::Editor)).await)
         }
         "take a member out" => answer(members::change_member(actor, db, "u_view", None).await),
+        "add host" => {
+            let keys = hosts::HostKeys {
+                id: "h_new".into(),
+                api_key: "rk_new".into(),
+                key_hash: vec![1; 32],
+            };
+            let added = hosts::add(actor, db, "web-new", keys, "http://x", NOW).await;
+            if let Ok(added) = &added {
+                assert_eq!(
+                    added.host.workspace_id.as_deref(),
+                    actor.workspace().or(Some("ws_a"))
+                );
+            }
+            answer(added)
+        }
         "read host" => answer(hosts::host(actor, db, "h_a").await),
         "add window" => {
             answer(alerting::add_window(actor, db, "mw_new", window_on("h_a"), NOW).await)
@@ -219,8 +235,9 @@ fn allowed(op: &str, actor: &Actor) -> Answer {
     match (op, actor) {
         // Members are changed from within their workspace.
         ("change a member's role" | "take a member out", Actor::Operator) => Answer::Forbidden,
-        // B's own new channel is theirs.
-        ("add channel", _) => Answer::Done,
+        // B's own new channel or host is theirs (the operator's host goes
+        // to the first workspace).
+        ("add channel" | "add host", _) => Answer::Done,
         // A's channel and route are not B's to read, change or route to.
         (_, Actor::Member(m)) if m.workspace_id != "ws_a" => Answer::NotFound,
         ("delete channel", _) => Answer::Refused,

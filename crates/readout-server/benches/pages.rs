@@ -63,7 +63,7 @@ fn site() -> Site {
     let now = readout_server::now_ms();
     runtime.block_on(async {
         let sources =
-            readout_server::parsing::new_sources(&names, commands.iter().map(|(n, c, _)| (*n, *c)));
+            readout_app::sources::new_sources(&names, commands.iter().map(|(n, c, _)| (*n, *c)));
         let mut batch = Vec::new();
         for i in 0..HOSTS {
             let id = format!("h_{i:04}");

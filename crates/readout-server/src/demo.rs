@@ -88,9 +88,14 @@ async fn ensure_host<D: Database>(
     if let Ok(old) = db.host_by_name(name).await {
         db.remove_host(&old.id, crate::now_ms()).await?;
     }
-    let added = crate::hosts::add(db, name, &config.public_url(), None)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot add the demo host: {e}"))?;
+    let added = crate::hosts::add(
+        &readout_app::Actor::Operator,
+        db,
+        name,
+        &config.public_url(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot add the demo host: {e}"))?;
     std::fs::create_dir_all(agent_dir)
         .with_context(|| format!("cannot create {}", agent_dir.display()))?;
     let allowlist = agent_dir.join("available_commands.sh");

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use readout_app::Actor;
 use readout_server::config::Config;
 use readout_server::demo::{Demo, shutdown_signal};
 use readout_server::store::{StoreTask, with_store};
@@ -241,9 +242,14 @@ impl StoreTask for Hosts {
     async fn run<D: Database>(self, db: D) -> anyhow::Result<()> {
         match self.command {
             HostCommand::Add { name, json } => {
-                let added = readout_server::hosts::add(&db, &name, &self.config.public_url(), None)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot add host {name:?}: {e}"))?;
+                let added = readout_server::hosts::add(
+                    &Actor::Operator,
+                    &db,
+                    &name,
+                    &self.config.public_url(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot add host {name:?}: {e}"))?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&added)?);
                 } else {

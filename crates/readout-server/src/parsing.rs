@@ -1,36 +1,9 @@
-//! Glue between stored data sources and the pure parser: which parser a
-//! command gets by default, and parsing a received cycle.
+//! Glue between stored data sources and the pure parser: parsing a
+//! received cycle.
 
-use readout_parse::extract::ParserConfig;
 use readout_parse::host::{self, CycleValues, Derived, Output, Source};
 use readout_proto::CycleRequest;
-use readout_storage::{DataSource, NewSource, Reading};
-
-/// The preset parser for a command line, when one fits.
-pub fn default_parser(command: &str) -> Option<ParserConfig> {
-    readout_parse::presets::for_command(command).map(|p| ParserConfig {
-        preset: Some(p.name.to_owned()),
-        ..ParserConfig::default()
-    })
-}
-
-/// Data sources for `names`, each with the preset its command line calls
-/// for; `allowlist` gives `(name, command line)` pairs.
-pub fn new_sources<'a>(
-    names: &[String],
-    allowlist: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Vec<NewSource> {
-    let commands: std::collections::HashMap<&str, &str> = allowlist.collect();
-    names
-        .iter()
-        .map(|name| NewSource {
-            name: name.clone(),
-            parser: commands
-                .get(name.as_str())
-                .and_then(|command| default_parser(command)),
-        })
-        .collect()
-}
+use readout_storage::{DataSource, Reading};
 
 /// Parses every output of `cycle` with the host's data sources, then its
 /// derived variables. `previous` holds the counters' earlier readings.
@@ -153,7 +126,7 @@ mod tests {
             .collect();
         let names: Vec<String> = defaults.iter().map(|(n, _, _)| (*n).to_owned()).collect();
         let sources: Vec<DataSource> =
-            new_sources(&names, defaults.iter().map(|(n, c, _)| (*n, *c)))
+            readout_app::sources::new_sources(&names, defaults.iter().map(|(n, c, _)| (*n, *c)))
                 .into_iter()
                 .map(|s| DataSource {
                     name: s.name,

@@ -13,10 +13,12 @@ use readout_proto::AllowlistReport;
 use readout_storage::{Database, Host, RunOutcome, StoredCycle};
 use serde::{Deserialize, Serialize};
 
+use crate::errors::Caller;
 use crate::errors::{ApiError, JsonBody, QueryParams};
-use crate::hosts::{self, AddedHost};
+use crate::hosts;
 use crate::keys;
 use crate::state::AppState;
+use readout_app::hosts::AddedHost;
 
 /// Who may call `/api/v1`: the operator's admin token reaches everything;
 /// a signed-in member of a workspace (the dashboard's own calls) or a
@@ -140,9 +142,10 @@ pub struct NewHostBody {
 
 pub async fn add_host<D: Database>(
     State(state): State<AppState<D>>,
+    Caller(actor): Caller,
     JsonBody(body): JsonBody<NewHostBody>,
 ) -> Result<(StatusCode, Json<AddedHost>), ApiError> {
-    let added = hosts::add(&state.db, &body.name, &state.settings.public_url, None).await?;
+    let added = hosts::add(&actor, &state.db, &body.name, &state.settings.public_url).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -276,7 +279,7 @@ pub async fn put_commands<D: Database>(
     let host = live_host(&state.db, &id).await?;
     // New sources get the preset of the command line the agent reported.
     let reported = host.allowlist.0.entries.iter();
-    let sources = crate::parsing::new_sources(
+    let sources = readout_app::sources::new_sources(
         &body.commands,
         reported.map(|e| (e.name.as_str(), e.command.as_str())),
     );

@@ -11,8 +11,9 @@ use readout_storage::{Database, Host, Incident, SessionUser};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AddUserError, Signup};
-use super::{Change, ClientAddr, NoFields, Submitted, Viewer, current_user};
+use super::{Change, ClientAddr, NoFields, PageError, Submitted, Viewer, current_user};
 use crate::state::AppState;
+use readout_app::AppError;
 
 /// Password work refused for being busy is a 503 the client may retry;
 /// anything else is a failure.
@@ -449,17 +450,9 @@ pub(super) async fn add_server<D: Database>(
     State(state): State<AppState<D>>,
     Change { user, form }: Change<AddServerForm>,
 ) -> Response {
-    if !super::actor(&user).changes() {
-        return not_allowed();
-    }
     let name = form.name.trim();
-    let added = crate::hosts::add(
-        &state.db,
-        name,
-        &state.settings.public_url,
-        Some(&user.workspace_id),
-    )
-    .await;
+    let actor = super::actor(&user);
+    let added = crate::hosts::add(&actor, &state.db, name, &state.settings.public_url).await;
     match added {
         Ok(added) => state.web.render(
             "server_added.html",
@@ -469,11 +462,11 @@ pub(super) async fn add_server<D: Database>(
                 install => added.install_command,
             },
         ),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST || e.status() == StatusCode::CONFLICT => {
-            let page = add_server_page(&state, &user, name, Some(&e.to_string()));
+        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
+            let page = add_server_page(&state, &user, name, Some(&why));
             (StatusCode::BAD_REQUEST, page).into_response()
         }
-        Err(e) => failed("adding a server", e),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 

@@ -150,7 +150,7 @@ pub(super) async fn editor<D: Database>(
         .collect();
     let parser = match source {
         Some(s) => s.parser.clone(),
-        None => command.and_then(|c| crate::parsing::default_parser(&c.command)),
+        None => command.and_then(|c| readout_app::sources::default_parser(&c.command)),
     };
     let data = EditorData {
         host: &host.id,
