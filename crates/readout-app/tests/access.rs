@@ -46,25 +46,13 @@ async fn store(dir: &tempfile::TempDir) -> SqliteStore {
             },
         ),
     ] {
-        let user = User {
-            id: id.into(),
-            email: format!("{id}@example.org"),
-            name: id.into(),
-            password_hash: String::new(),
-            created_at_ms: NOW,
-        };
-        db.add_user(&user, &joining).await.expect("a workspace");
+        db.add_user(&user(id), &joining).await.expect("a workspace");
     }
     for (id, role) in [("u_admin", Role::Admin), ("u_view", Role::Viewer)] {
-        let user = User {
-            id: id.into(),
-            email: format!("{id}@example.org"),
-            name: id.into(),
-            password_hash: String::new(),
-            created_at_ms: NOW,
-        };
         let joining = Joining::FirstWorkspace { role };
-        db.add_user(&user, &joining).await.expect("a member of A");
+        db.add_user(&user(id), &joining)
+            .await
+            .expect("a member of A");
     }
     let mail = readout_storage::json_text(&email());
     for (id, workspace) in [
@@ -95,6 +83,16 @@ async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         .await
         .expect("a route");
     db
+}
+
+fn user(id: &str) -> User {
+    User {
+        id: id.into(),
+        email: format!("{id}@example.org"),
+        name: id.into(),
+        password_hash: String::new(),
+        created_at_ms: NOW,
+    }
 }
 
 fn email() -> ChannelConfig {
